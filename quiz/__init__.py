@@ -1,0 +1,44 @@
+"""Flask skills assessment: the application factory."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: defaults, instance/config.py, QUIZ_* variables, then `config`."""
+    config = dict(config or {})
+    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("QUIZ_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object("quiz.config")
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("QUIZ")
+    app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from . import cli, db, errors, htmx, markup, security, sessions
+
+    security.ensure_secret_key(app)
+    db.init_app(app)
+    sessions.init_app(app)
+    htmx.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    markup.init_app(app)
+    cli.init_app(app)
+
+    from .candidate import bp as candidate_bp
+    from .health import bp as health_bp
+
+    app.register_blueprint(candidate_bp)
+    app.register_blueprint(health_bp)
+    return app

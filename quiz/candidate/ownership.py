@@ -1,0 +1,47 @@
+"""Which attempts belong to this browser, and where it was in each (session: ids only)."""
+
+from flask import session
+
+from ..errors import fail
+from ..models import Attempt
+from ..security import new_token, same, token_hash
+
+NOT_FOUND = "There is no attempt at this address. Check the link, or start the quiz again."
+
+
+def owner_key(create: bool = False) -> str | None:
+    """The hash of this browser's candidate key; the key lives only in the server session."""
+    key = session.get("candidate")
+    if key is None:
+        if not create:
+            return None
+        key = session["candidate"] = new_token(32)
+    return token_hash(key)
+
+
+def load(public_id: str) -> Attempt:
+    """The attempt if this browser owns it; a 404 otherwise (never reveal that it exists)."""
+    attempt = Attempt.get_or_none(Attempt.public_id == public_id[:64])
+    key = owner_key()
+    if attempt is None or key is None or not same(attempt.owner_key, key):
+        fail(404, NOT_FOUND)
+    return attempt
+
+
+def position(attempt: Attempt) -> int:
+    """The question this browser was last on (1-based)."""
+    n = session.get("pos", {}).get(attempt.public_id, 1)
+    return n if isinstance(n, int) and 1 <= n <= len(attempt.question_ids) else 1
+
+
+def remember(attempt: Attempt, n: int | None) -> None:
+    """Store the position (None forgets it); writes the session only on change."""
+    positions = session.get("pos", {})
+    if positions.get(attempt.public_id) == n:
+        return
+    positions = dict(positions)
+    if n is None:
+        positions.pop(attempt.public_id, None)
+    else:
+        positions[attempt.public_id] = n
+    session["pos"] = positions

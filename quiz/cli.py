@@ -1,0 +1,88 @@
+"""Click commands, shared by manage.py and `flask --app quiz`."""
+
+import click
+from flask import current_app
+from werkzeug.security import generate_password_hash
+
+from . import bank, db, sessions
+from .models import ROLES, User
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create missing tables (safe to run again)."""
+    db.create_schema()
+    click.echo("Database ready.")
+
+
+def _seed() -> bank.SeedReport:
+    db.create_schema()
+    with db.database.connection_context():
+        return bank.seed()
+
+
+@click.command("seed")
+def seed_command():
+    """Load the shipped question bank and quizzes (idempotent)."""
+    r = _seed()
+    click.echo(
+        f"Questions: {r.created} created, {r.updated} updated, {r.unchanged} unchanged; "
+        f"{r.quizzes} quizzes."
+    )
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-seed", is_flag=True, help="Do not create tables and load the bank first.")
+def serve_command(host, port, no_seed):
+    """Run the development server (creates tables and seeds the bank first)."""
+    app = current_app._get_current_object()
+    if not no_seed:
+        r = _seed()
+        click.echo(
+            f"Question bank: {r.created + r.updated + r.unchanged} questions, {r.quizzes} quizzes."
+        )
+    click.echo(f"Instance folder: {app.instance_path}")
+    click.echo(f"Serving the quiz app on http://{host}:{port}/  (Ctrl+C to stop)")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--name", default="")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user_command(email, role, name, password):
+    """Create a staff account (password prompted unless --password is given)."""
+    email = email.strip().lower()
+    if len(password) < 10:
+        raise click.BadParameter("use at least 10 characters", param_hint="--password")
+    db.create_schema()
+    with db.database.connection_context():
+        if User.get_or_none(User.email == email):
+            raise click.ClickException(f"a user with e-mail {email} already exists")
+        User.create(
+            email=email,
+            name=name or email.split("@")[0],
+            role=role,
+            password_hash=generate_password_hash(password),
+        )
+    click.echo(f"Created {role} {email}.")
+
+
+@click.command("clean-sessions")
+def clean_sessions_command():
+    """Delete expired session files (the file store never evicts on its own)."""
+    click.echo(f"Removed {sessions.remove_expired(current_app)} expired sessions.")
+
+
+def init_app(app) -> None:
+    for command in (
+        init_db_command,
+        seed_command,
+        serve_command,
+        create_user_command,
+        clean_sessions_command,
+    ):
+        app.cli.add_command(command)

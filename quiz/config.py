@@ -1,0 +1,37 @@
+"""Configuration defaults. Layers on top: instance/config.py, QUIZ_* variables, the test dict."""
+
+from datetime import timedelta
+
+# Database: a playhouse.db_url URL. None means SQLite in the instance folder.
+DATABASE_URL = None
+# Redis URL for sessions (scale-out). None means files in the instance folder.
+REDIS_URL = None
+# Where file-backed sessions live; None means instance/sessions.
+SESSION_DIR = None
+
+SECRET_KEY = None  # generated once into instance/secret_key when not configured
+
+# Sessions: server-side, JSON, kept a month so a candidate can close the tab and resume.
+PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+SESSION_COOKIE_NAME = "quiz_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Writing the session back on read-only pages races with concurrent requests (DESIGN.md).
+SESSION_REFRESH_EACH_REQUEST = False
+
+# CSRF tokens live as long as the session: a candidate may think for more than an hour.
+WTF_CSRF_TIME_LIMIT = None
+WTF_CSRF_SSL_STRICT = True
+
+# Request size limits. Forms may carry up to 2 MB so an oversized answer reaches our own
+# validation and gets a clear 400 instead of a bare 413.
+MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
+MAX_TEXT_ANSWER = 2000  # characters
+
+# Level estimation threshold: share of a level's points needed to reach it.
+LEVEL_THRESHOLD = 0.6
+
+# Connection pool sizes.
+DATABASE_MAX_CONNECTIONS = 32
+DATABASE_STALE_TIMEOUT = 300  # seconds

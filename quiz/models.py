@@ -1,0 +1,154 @@
+"""Peewee models: data only, no Flask."""
+
+import json
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from . import clock
+from .db import database
+
+LEVELS = ("junior", "mid", "senior")
+KINDS = ("single", "multiple", "true_false", "code_output", "ordering", "text")
+ROLES = ("admin", "recruiter", "reviewer")
+STATUSES = ("in_progress", "submitted", "expired")
+
+
+class JSONField(TextField):
+    """JSON stored as text: portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class User(BaseModel):
+    email = CharField(unique=True, max_length=254)
+    name = CharField(max_length=200, default="")
+    password_hash = CharField(max_length=255, default="")
+    role = CharField(max_length=16, choices=[(r, r) for r in ROLES])
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=clock.now)
+
+
+class Question(BaseModel):
+    slug = CharField(unique=True, max_length=120)
+    topic = CharField(max_length=60, index=True)
+    level = CharField(max_length=10, choices=[(v, v) for v in LEVELS])
+    kind = CharField(max_length=16, choices=[(v, v) for v in KINDS])
+    prompt = TextField()
+    code = TextField(default="")
+    explanation = TextField(default="")
+    reference = CharField(max_length=500, default="")
+    points = IntegerField(default=1)
+    active = BooleanField(default=True)
+    version = IntegerField(default=1)
+
+
+class Choice(BaseModel):
+    """A choice; for ordering questions `position` is the right order; for text questions
+    the choices are the accepted answers (all correct, never shown before the result)."""
+
+    question = ForeignKeyField(Question, backref="choices", on_delete="CASCADE")
+    text = TextField()
+    correct = BooleanField(default=False)
+    position = IntegerField()
+
+    class Meta:
+        indexes = ((("question", "position"), True),)
+
+
+class Quiz(BaseModel):
+    slug = CharField(unique=True, max_length=120)
+    title = CharField(max_length=200)
+    description = TextField(default="")
+    public = BooleanField(default=False)
+    active = BooleanField(default=True)
+    time_limit = IntegerField(null=True)  # minutes; None means untimed
+    pass_mark = IntegerField(null=True)  # percent
+    shuffle = BooleanField(default=True)
+    show_result = BooleanField(default=True)
+    # {"questions": [slug, ...]} | {"topics": [...], "levels": [...], "per_topic_level": n}
+    selection = JSONField(default=dict)
+    created_at = DateTimeField(default=clock.now)
+
+
+class Invitation(BaseModel):
+    token_hash = CharField(unique=True, max_length=64)
+    quiz = ForeignKeyField(Quiz, backref="invitations")
+    candidate_name = CharField(max_length=200)
+    candidate_email = CharField(max_length=254)
+    created_by = ForeignKeyField(User, null=True, backref="invitations")
+    created_at = DateTimeField(default=clock.now)
+    expires_at = DateTimeField()
+    time_limit = IntegerField(null=True)  # minutes; overrides the quiz's
+    show_score = BooleanField(default=False)
+    max_attempts = IntegerField(default=1)
+    opened_at = DateTimeField(null=True)
+    revoked = BooleanField(default=False)
+
+
+class Attempt(BaseModel):
+    public_id = CharField(unique=True, max_length=43)
+    # SHA-256 of the random candidate key held in the owner's server-side session.
+    owner_key = CharField(max_length=64, index=True)
+    quiz = ForeignKeyField(Quiz, backref="attempts")
+    invitation = ForeignKeyField(Invitation, null=True, backref="attempts")
+    candidate_name = CharField(max_length=200, default="")
+    candidate_email = CharField(max_length=254, default="")
+    question_ids = JSONField()  # the order, frozen at start
+    started_at = DateTimeField(default=clock.now)
+    deadline = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    status = CharField(max_length=16, default="in_progress", index=True)
+    score = FloatField(null=True)
+    max_score = FloatField(null=True)
+    level = CharField(max_length=10, null=True)
+
+    @property
+    def open(self) -> bool:
+        return self.status == "in_progress"
+
+
+class Answer(BaseModel):
+    """One row per (attempt, question): saving again replaces it."""
+
+    attempt = ForeignKeyField(Attempt, backref="answers", on_delete="CASCADE")
+    question = ForeignKeyField(Question)
+    response = JSONField(null=True)  # None: not answered (the row may exist for a flag)
+    correct = BooleanField(default=False)
+    score = FloatField(default=0)
+    flagged = BooleanField(default=False)
+    answered_at = DateTimeField(null=True)
+    time_spent = IntegerField(default=0)  # seconds
+
+    class Meta:
+        indexes = ((("attempt", "question"), True),)
+
+
+class Event(BaseModel):
+    """An integrity signal (focus lost, paste...): a fact for reviewers, never a verdict."""
+
+    attempt = ForeignKeyField(Attempt, backref="events", on_delete="CASCADE")
+    kind = CharField(max_length=32)
+    at = DateTimeField(default=clock.now)
+    detail = CharField(max_length=200, default="")
+
+
+MODELS = [User, Question, Choice, Quiz, Invitation, Attempt, Answer, Event]

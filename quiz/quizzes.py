@@ -1,0 +1,79 @@
+"""Which questions a quiz asks, and how it is described in the catalogue."""
+
+import math
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .bank import topic_title
+from .models import LEVELS, Question, Quiz
+
+MINUTES_PER_QUESTION = {"junior": 1.0, "mid": 1.5, "senior": 2.0}
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    slug: str
+    topic: str
+    level: str
+
+
+def pick(selection: dict, rows: list[Row], rng: random.Random | None = None) -> list[Row]:
+    """Apply a quiz's selection rules to the active questions.
+
+    {"questions": [slugs]} is a fixed list in that order; otherwise questions are filtered by
+    "topics" and "levels", and "per_topic_level": n draws n per (topic, level) group, at
+    random with `rng`, or the first n without one (for counting).
+    """
+    if selection.get("questions"):
+        by_slug = {r.slug: r for r in rows}
+        return [by_slug[s] for s in selection["questions"] if s in by_slug]
+    topics, levels = selection.get("topics"), selection.get("levels")
+    chosen = [
+        r for r in rows if (not topics or r.topic in topics) and (not levels or r.level in levels)
+    ]
+    per_group = selection.get("per_topic_level")
+    if per_group:
+        groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
+        for r in chosen:
+            groups[(r.topic, r.level)].append(r)
+        chosen = []
+        for key in sorted(groups):
+            members = groups[key]
+            n = min(per_group, len(members))
+            chosen += rng.sample(members, n) if rng else members[:n]
+    return sorted(chosen, key=lambda r: (r.topic, LEVELS.index(r.level), r.id))
+
+
+def active_rows() -> list[Row]:
+    query = Question.select(Question.id, Question.slug, Question.topic, Question.level).where(
+        Question.active == True  # noqa: E712 (a SQL expression)
+    )
+    return [Row(q.id, q.slug, q.topic, q.level) for q in query.order_by(Question.id)]
+
+
+def draw(quiz: Quiz, rng: random.Random) -> list[int]:
+    """The question ids for a new attempt, in the order they will be asked."""
+    chosen = pick(quiz.selection or {}, active_rows(), rng)
+    if quiz.shuffle:
+        rng.shuffle(chosen)
+    return [r.id for r in chosen]
+
+
+@dataclass(frozen=True)
+class Summary:
+    count: int
+    topics: list[str]
+    levels: list[str]
+    minutes: int
+
+
+def summarise(quiz: Quiz, rows: list[Row] | None = None) -> Summary:
+    """Number of questions, topics, levels and estimated minutes, for the catalogue."""
+    chosen = pick(quiz.selection or {}, active_rows() if rows is None else rows)
+    topics = sorted({r.topic for r in chosen})
+    levels = [lv for lv in LEVELS if any(r.level == lv for r in chosen)]
+    estimate = math.ceil(sum(MINUTES_PER_QUESTION[r.level] for r in chosen))
+    minutes = min(estimate, quiz.time_limit) if quiz.time_limit else estimate
+    return Summary(len(chosen), [topic_title(t) for t in topics], levels, minutes)

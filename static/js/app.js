@@ -1,0 +1,66 @@
+/* Small, CSP-friendly behaviour: visible htmx errors and the countdown. No inline code. */
+(function () {
+  "use strict";
+
+  function alerts() { return document.getElementById("alerts"); }
+
+  function clearAlerts() { var box = alerts(); if (box) { box.replaceChildren(); } }
+
+  function showAlert(message, href, label) {
+    var box = alerts();
+    if (!box) { return; }
+    var p = document.createElement("p");
+    p.className = "alert";
+    p.textContent = message + " ";
+    if (href && href.charAt(0) === "/" && href.charAt(1) !== "/") {
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = label || "Continue";
+      p.appendChild(a);
+    }
+    box.replaceChildren(p);
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  // htmx 2 does not swap 4xx/5xx responses: show the server's message instead of nothing.
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr, message = "", link = null;
+    try {
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var el = doc.querySelector("[data-error-message]");
+      if (el) { message = el.textContent.trim(); }
+      link = doc.querySelector("a[data-error-link]");
+    } catch (e) { /* not HTML: fall back to the status */ }
+    showAlert(message || ("The server answered " + xhr.status + ": your last action did not complete. Please try again."),
+              link && link.getAttribute("href"), link && link.textContent);
+  });
+
+  function networkError() {
+    showAlert("The connection failed, so your answer was not saved. Check your network and press the button again.");
+  }
+  document.addEventListener("htmx:sendError", networkError);
+  document.addEventListener("htmx:timeout", networkError);
+  document.addEventListener("htmx:beforeRequest", clearAlerts);
+
+  // After a new question is swapped in, move focus to it so keyboard and screen-reader
+  // users continue from the question, not from the (replaced) button they pressed.
+  document.addEventListener("htmx:afterSettle", function () {
+    var question = document.getElementById("question");
+    if (question && question.getAttribute("data-focus") === "1") {
+      question.focus({ preventScroll: true });
+      question.scrollIntoView({ block: "nearest" });
+    }
+  });
+
+  function tick() {
+    var nodes = document.querySelectorAll("time[data-deadline]");
+    nodes.forEach(function (node) {
+      var left = Math.max(0, Math.floor((Date.parse(node.getAttribute("data-deadline")) - Date.now()) / 1000));
+      var m = Math.floor(left / 60), s = left % 60;
+      node.textContent = m + ":" + (s < 10 ? "0" : "") + s;
+      if (left === 0) { node.classList.add("over"); }
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("DOMContentLoaded", tick);
+})();
