@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from werkzeug.security import generate_password_hash
 
 from . import bank, db, sessions
@@ -9,6 +10,7 @@ from .models import ROLES, User
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create missing tables (safe to run again)."""
     db.create_schema()
@@ -22,6 +24,7 @@ def _seed() -> bank.SeedReport:
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command():
     """Load the shipped question bank and quizzes (idempotent)."""
     r = _seed()
@@ -32,6 +35,7 @@ def seed_command():
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-seed", is_flag=True, help="Do not create tables and load the bank first.")
@@ -49,6 +53,7 @@ def serve_command(host, port, no_seed):
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", default="")
@@ -72,6 +77,7 @@ def create_user_command(email, role, name, password):
 
 
 @click.command("clean-sessions")
+@with_appcontext
 def clean_sessions_command():
     """Delete expired session files (the file store never evicts on its own)."""
     click.echo(f"Removed {sessions.remove_expired(current_app)} expired sessions.")

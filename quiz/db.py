@@ -75,3 +75,14 @@ def create_schema() -> None:
 
     with database.connection_context():
         database.create_tables(MODELS, safe=True)
+
+
+def close_all() -> None:
+    """Close every connection (the whole pool for pooled databases)."""
+    obj = database.obj
+    if obj is None:
+        return
+    if hasattr(obj, "close_all"):
+        obj.close_all()
+    elif not obj.is_closed():
+        obj.close()

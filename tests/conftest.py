@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from quiz import bank, create_app
-from quiz.db import create_schema, database
+from quiz.db import close_all, create_schema, database
 from quiz.models import Choice, Question
 
 TEST_BANK = Path(__file__).parent / "data" / "bank"
@@ -31,7 +31,7 @@ def make_app(tmp_path: Path, **config):
 def app(tmp_path):
     app = make_app(tmp_path)
     yield app
-    database.obj.close_all()
+    close_all()
 
 
 @pytest.fixture

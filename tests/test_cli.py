@@ -1,0 +1,75 @@
+"""manage.py and `flask --app quiz` share the same commands."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from werkzeug.security import check_password_hash
+
+from quiz.models import User
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_init_db_and_seed(runner):
+    assert "Database ready" in runner.invoke(args=["init-db"]).output
+    assert "quizzes" in runner.invoke(args=["seed"]).output
+
+
+def test_create_user_hashes_the_password(runner):
+    result = runner.invoke(
+        args=["create-user", "Ada@Example.com", "--role", "admin", "--password", "correct horse 1"]
+    )
+    assert result.exit_code == 0, result.output
+    user = User.get(User.email == "ada@example.com")
+    assert user.role == "admin" and user.password_hash.startswith("scrypt:")
+    assert check_password_hash(user.password_hash, "correct horse 1")
+    again = runner.invoke(
+        args=["create-user", "ada@example.com", "--role", "admin", "--password", "correct horse 1"]
+    )
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_create_user_refuses_bad_input(runner):
+    short = runner.invoke(args=["create-user", "a@b.c", "--role", "admin", "--password", "short"])
+    assert short.exit_code != 0 and "at least 10" in short.output
+    role = runner.invoke(args=["create-user", "a@b.c", "--role", "boss", "--password", "x" * 12])
+    assert role.exit_code != 0 and "boss" in role.output
+    assert User.select().count() == 0
+
+
+def test_manage_py_lists_the_commands(tmp_path):
+    env = {**os.environ, "QUIZ_INSTANCE_PATH": str(tmp_path / "inst")}
+    out = subprocess.run(
+        [sys.executable, "manage.py", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    for command in ("init-db", "seed", "serve", "create-user", "clean-sessions"):
+        assert command in out.stdout
+    seeded = subprocess.run(
+        [sys.executable, "manage.py", "seed"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert seeded.returncode == 0 and "created" in seeded.stdout
+    assert (tmp_path / "inst" / "quiz.sqlite3").exists()
+
+
+def test_readme_quick_start_has_exactly_two_commands():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = section.split("```sh\n")[1:]
+    commands = [b.split("```", 1)[0].strip() for b in blocks]
+    assert len(commands) == 2 and all("\n" not in c for c in commands)
+    assert commands[0].endswith("manage.py serve")
+    assert commands[1].endswith("-m pytest")
+    assert "README.md" in (ROOT / ".ci" / "run").read_text()

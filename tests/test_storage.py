@@ -1,0 +1,142 @@
+"""Database set-up, idempotent schema and seeding, and the server-side session store."""
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from conftest import TEST_BANK, make_app
+
+from quiz import bank
+from quiz.db import close_all, create_schema, database
+from quiz.models import Answer, Choice, Question, Quiz
+
+
+def test_sqlite_pragmas(app):
+    with database.connection_context():
+        pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") >= 5000
+
+
+def test_writes_take_the_lock_up_front(app):
+    assert database.obj._lock_type == "IMMEDIATE"
+
+
+def test_schema_creation_is_idempotent(app):
+    create_schema()
+    create_schema()
+    assert Question.select().count() == 6
+
+
+def test_seed_is_idempotent_and_updates_in_place(app, tmp_path):
+    report = bank.seed(TEST_BANK)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 6)
+    ids_before = {
+        c.text: c.id for c in Choice.select().join(Question).where(Question.slug == "t-single")
+    }
+    changed = tmp_path / "bank"
+    changed.mkdir()
+    source = (TEST_BANK / "flask.toml").read_text()
+    (changed / "flask.toml").write_text(
+        source.replace('{ text = "app" }', '{ text = "current_app" }')
+    )
+    (changed / "quizzes.toml").write_text((TEST_BANK / "quizzes.toml").read_text())
+    report = bank.seed(changed)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 5)
+    q = Question.get(Question.slug == "t-single")
+    assert q.version == 2
+    ids_after = {c.text: c.id for c in q.choices}
+    assert ids_after["current_app"] == ids_before["app"]  # stored answers keep their meaning
+    assert Quiz.select().count() == 4
+
+
+def test_shipped_bank_seeds_cleanly_twice(runner):
+    result = runner.invoke(args=["seed"])
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output
+    again = runner.invoke(args=["seed"])
+    assert " 0 created, 0 updated" in again.output
+    assert Quiz.select().where(Quiz.public == True).count() >= 3 + 3  # noqa: E712 (+ test bank)
+    assert Question.select().where(Question.topic != "basics").count() >= 30
+
+
+def test_foreign_keys_are_enforced(app):
+    from peewee import IntegrityError
+
+    with pytest.raises(IntegrityError), database.atomic():
+        Answer.create(attempt=999, question=1)
+
+
+def session_files(app) -> list[Path]:
+    folder = Path(app.instance_path) / "sessions"
+    return [p for p in folder.iterdir() if p.is_file()] if folder.exists() else []
+
+
+def test_sessions_are_json_files_holding_ids_and_positions(candidate, app):
+    pid = candidate.start()
+    candidate.client.get(f"/attempts/{pid}?q=3")
+    (path,) = session_files(app)
+    data = json.loads(path.read_bytes()[4:])  # cachelib prefixes a 4-byte expiry
+    assert set(data) <= {"candidate", "pos", "csrf_token", "_permanent"}
+    assert data["pos"] == {pid: 3}
+    assert isinstance(data["candidate"], str)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_file_store_never_evicts(app):
+    assert app.config["SESSION_CACHELIB"]._threshold == 0
+
+
+def test_one_session_per_browser_not_per_request(candidate, app):
+    pid = candidate.start()
+    for n in range(1, 7):
+        candidate.client.get(f"/attempts/{pid}?q={n}")
+    candidate.client.get("/")
+    assert len(session_files(app)) == 1
+
+
+def test_clean_sessions_command_removes_expired_files(candidate, app, runner):
+    candidate.start()
+    (path,) = session_files(app)
+    raw = path.read_bytes()
+    path.write_bytes((1).to_bytes(4, "little") + raw[4:])  # expired in 1970
+    result = runner.invoke(args=["clean-sessions"])
+    assert "Removed 1 expired" in result.output
+    assert session_files(app) == []
+
+
+def redis_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.services
+@pytest.mark.skipif(not redis_up(), reason="Redis is not answering on 127.0.0.1:6379")
+def test_redis_sessions(tmp_path):
+    import redis
+
+    prefix = f"test-{os.getpid()}-"
+    app = make_app(tmp_path, REDIS_URL="redis://127.0.0.1:6379/15", SESSION_KEY_PREFIX=prefix)
+    try:
+        from conftest import Candidate
+
+        candidate = Candidate(app.test_client())
+        pid = candidate.start()
+        candidate.client.get(f"/attempts/{pid}?q=2")
+        r = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+        keys = r.keys(prefix + "*")
+        assert len(keys) == 1
+        data = json.loads(r.get(keys[0]))
+        assert data["pos"] == {pid: 2}
+        assert r.ttl(keys[0]) > 0
+        assert session_files(app) == []
+        assert app.test_client().get("/healthz").status_code == 200
+        r.delete(*keys)
+    finally:
+        close_all()
