@@ -1,9 +1,12 @@
 """Click commands, shared by manage.py and `flask --app quiz`."""
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.security import generate_password_hash
+from werkzeug.serving import run_simple
 
 from . import bank, db, sessions
 from .models import ROLES, User
@@ -19,8 +22,9 @@ def init_db_command():
 
 def _seed() -> bank.SeedReport:
     db.create_schema()
+    folder = current_app.config.get("BANK_DIR") or bank.BANK_DIR
     with db.database.connection_context():
-        return bank.seed()
+        return bank.seed(Path(folder))
 
 
 @click.command("seed")
@@ -49,7 +53,8 @@ def serve_command(host, port, no_seed):
         )
     click.echo(f"Instance folder: {app.instance_path}")
     click.echo(f"Serving the quiz app on http://{host}:{port}/  (Ctrl+C to stop)")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # app.run() refuses to start inside a CLI command; the same server, called directly.
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 @click.command("create-user")

@@ -6,6 +6,8 @@ from datetime import timedelta
 DATABASE_URL = None
 # Redis URL for sessions (scale-out). None means files in the instance folder.
 REDIS_URL = None
+# Folder of the question bank to seed from; None means the bank shipped in quiz/bank.
+BANK_DIR = None
 # Where file-backed sessions live; None means instance/sessions.
 SESSION_DIR = None
 
