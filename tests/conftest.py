@@ -1,5 +1,6 @@
 """Fixtures in the flaskr style: an app on a SQLite file in tmp_path, a client, a runner."""
 
+import os
 import re
 from pathlib import Path
 
@@ -7,20 +8,27 @@ import pytest
 
 from quiz import bank, create_app
 from quiz.db import close_all, create_schema, database
-from quiz.models import Choice, Question
+from quiz.models import MODELS, Choice, Question
 
 TEST_BANK = Path(__file__).parent / "data" / "bank"
 HX = {"HX-Request": "true"}
+
+
+# Run the suite on another engine: QUIZ_TEST_DATABASE_URL=postgresql+pool://...
+SERVER_DATABASE = os.environ.get("QUIZ_TEST_DATABASE_URL")
 
 
 def make_app(tmp_path: Path, **config):
     settings = {
         "INSTANCE_PATH": tmp_path / "instance",
         "TESTING": True,
-        "DATABASE_URL": f"sqlite+pool:///{tmp_path / 'test.sqlite3'}",
+        "DATABASE_URL": SERVER_DATABASE or f"sqlite+pool:///{tmp_path / 'test.sqlite3'}",
     }
     settings.update(config)
     app = create_app(settings)
+    if SERVER_DATABASE and settings["DATABASE_URL"] == SERVER_DATABASE:
+        with database.connection_context():
+            database.drop_tables(MODELS, cascade=True)  # a clean database for every test
     create_schema()
     with database.connection_context():
         bank.seed(config.get("BANK", TEST_BANK))

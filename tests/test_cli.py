@@ -39,27 +39,19 @@ def test_create_user_refuses_bad_input(runner):
     assert User.select().count() == 0
 
 
-def test_manage_py_lists_the_commands(tmp_path):
+def manage(tmp_path, *args):
+    """Run manage.py as a user would, with its own instance folder."""
     env = {**os.environ, "QUIZ_INSTANCE_PATH": str(tmp_path / "inst")}
-    out = subprocess.run(
-        [sys.executable, "manage.py", "--help"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    command = [sys.executable, "manage.py", *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_manage_py_lists_the_commands(tmp_path):
+    out = manage(tmp_path, "--help")
     assert out.returncode == 0, out.stderr
     for command in ("init-db", "seed", "serve", "create-user", "clean-sessions"):
         assert command in out.stdout
-    seeded = subprocess.run(
-        [sys.executable, "manage.py", "seed"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    seeded = manage(tmp_path, "seed")
     assert seeded.returncode == 0 and "created" in seeded.stdout
     assert (tmp_path / "inst" / "quiz.sqlite3").exists()
 
