@@ -16,5 +16,12 @@ def markdown(text: str) -> Markup:
     return Markup(_md.render(text or ""))
 
 
+@lru_cache(maxsize=4096)
+def markdown_inline(text: str) -> Markup:
+    """Render one line of Markdown (code spans, emphasis) without a paragraph around it."""
+    return Markup(_md.renderInline(text or ""))
+
+
 def init_app(app) -> None:
     app.jinja_env.filters["markdown"] = markdown
+    app.jinja_env.filters["markdown_inline"] = markdown_inline

@@ -7,7 +7,7 @@ from .. import attempts, clock
 from ..bank import topic_title
 from ..models import Answer, Attempt, Question
 from ..responses import describe, right_answer
-from ..scoring import LEVEL_RULE, Key, estimate_level, passed, totals
+from ..scoring import LEVEL_RULE, LEVELS, Key, estimate_level, passed, totals
 
 
 @dataclass
@@ -127,7 +127,10 @@ def result_page(attempt: Attempt, threshold: float) -> dict:
             )
         )
     by_topic = totals((r.topic, r.score, r.question.points) for r in rows)
-    by_level = totals((r.question.level, r.score, r.question.points) for r in rows)
+    by_level = totals(
+        (r.question.level, r.score, r.question.points)
+        for r in sorted(rows, key=lambda r: LEVELS.index(r.question.level))
+    )
     score, max_score = attempt.score or 0.0, attempt.max_score or 0.0
     return {
         "attempt": attempt,
