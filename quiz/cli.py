@@ -89,6 +89,9 @@ def clean_sessions_command():
 
 
 def init_app(app) -> None:
+    from .bank.commands import bank_group
+
+    app.cli.add_command(bank_group)
     for command in (
         init_db_command,
         seed_command,
