@@ -36,9 +36,13 @@ def create_app(config: dict | None = None) -> Flask:
     markup.init_app(app)
     cli.init_app(app)
 
+    from .auth import bp as auth_bp
+    from .auth.users import current_user
+    from .bank_admin import bp as bank_admin_bp
     from .candidate import bp as candidate_bp
     from .health import bp as health_bp
 
-    app.register_blueprint(candidate_bp)
-    app.register_blueprint(health_bp)
+    for blueprint in (candidate_bp, auth_bp, bank_admin_bp, health_bp):
+        app.register_blueprint(blueprint)
+    app.jinja_env.globals["current_user"] = current_user
     return app

@@ -1,11 +1,13 @@
 """Click commands, shared by manage.py and `flask --app quiz`."""
 
+import os
+import secrets
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.serving import run_simple
 
 from . import bank, db, sessions
@@ -38,6 +40,34 @@ def seed_command():
     )
 
 
+DEMO_EMAIL = "admin@example.com"
+
+
+def demo_login(instance_path: str) -> tuple[str, str] | None:
+    """On a database with no users, create an admin with a random password kept (0600) in
+    the instance folder; return the login while that password still works, else None."""
+    path = Path(instance_path) / "demo_login.txt"
+    with db.database.connection_context():
+        if not User.select().exists():
+            password = secrets.token_urlsafe(12)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{DEMO_EMAIL}\n{password}\n")
+            User.create(
+                email=DEMO_EMAIL,
+                name="Demo admin",
+                role="admin",
+                password_hash=generate_password_hash(password),
+            )
+        if not path.exists():
+            return None
+        email, password = path.read_text().split()[:2]
+        user = User.get_or_none(User.email == email)
+        if user is None or not user.active or not check_password_hash(user.password_hash, password):
+            return None
+        return email, password
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -51,6 +81,13 @@ def serve_command(host, port, no_seed):
         click.echo(
             f"Question bank: {r.created + r.updated + r.unchanged} questions, {r.quizzes} quizzes."
         )
+        login = demo_login(app.instance_path)
+        if login:
+            click.echo(
+                f"Staff sign-in at http://{host}:{port}/login  e-mail: {login[0]}  "
+                f"password: {login[1]}  (add your own admin under Users, then "
+                f"deactivate this one)"
+            )
     click.echo(f"Instance folder: {app.instance_path}")
     click.echo(f"Serving the quiz app on http://{host}:{port}/  (Ctrl+C to stop)")
     # app.run() refuses to start inside a CLI command; the same server, called directly.

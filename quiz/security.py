@@ -7,9 +7,14 @@ import secrets
 from pathlib import Path
 
 from flask import request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
+# Rate limits (sign-in throttling). Storage: Redis when QUIZ_REDIS_URL is set, shared by every
+# worker and server; otherwise in-process memory (one process, e.g. the development server).
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 CSP = "; ".join(
     [
@@ -37,8 +42,11 @@ HEADERS = {
 
 
 def init_app(app) -> None:
-    """CSRF on every POST, and security headers on every response."""
+    """CSRF on every POST, rate limits, and security headers on every response."""
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "quiz-limits")
+    limiter.init_app(app)
 
     @app.after_request
     def _headers(response):

@@ -1,0 +1,88 @@
+"""The signed-in user, session handling at sign-in/out, and role checks for views."""
+
+import functools
+import secrets
+from urllib.parse import urlsplit
+
+from flask import current_app, g, redirect, request, session, url_for
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import fail
+from ..models import User
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the e-mail is unknown, so a wrong address costs as long as a wrong password."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None (in constant-ish time)."""
+    user = User.get_or_none(User.email == email.strip().lower()[:254])
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+def current_user() -> User | None:
+    """The signed-in, still active user for this request (read from the database)."""
+    if "user" not in g:
+        uid = session.get("uid")
+        user = User.get_or_none(User.id == uid) if isinstance(uid, int) else None
+        g.user = user if user is not None and user.active else None
+    return g.user
+
+
+def sign_in(user: User) -> None:
+    """New session id (no fixation), a fresh CSRF token, and the user's id."""
+    current_app.session_interface.regenerate(session)
+    session.pop("csrf_token", None)
+    session["uid"] = user.id
+    g.user = user
+
+
+def sign_out() -> None:
+    """Forget everything: Flask-Session deletes the stored session and the cookie."""
+    session.clear()
+    g.user = None
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def roles_required(*roles: str):
+    """Anonymous visitors go to sign-in; signed-in users without one of `roles` get 403.
+    Admins may do everything."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                path = request.full_path.rstrip("?") if request.method == "GET" else None
+                return redirect(url_for("auth.login", next=path), 303)
+            if user.role != "admin" and user.role not in roles:
+                fail(403, "Your account does not have access to this page.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def home_for(user: User) -> str:
+    """Where a user lands after signing in."""
+    if user.role == "admin":
+        return url_for("bank_admin.users")
+    return url_for("candidate.catalogue")
