@@ -41,8 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .bank_admin import bp as bank_admin_bp
     from .candidate import bp as candidate_bp
     from .health import bp as health_bp
+    from .invitations import bp as invitations_bp
 
-    for blueprint in (candidate_bp, auth_bp, bank_admin_bp, health_bp):
+    for blueprint in (candidate_bp, auth_bp, invitations_bp, bank_admin_bp, health_bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["current_user"] = current_user
     return app

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.serving import run_simple
 
 from . import bank, db, sessions
-from .models import ROLES, User
+from .models import ROLES, Attempt, Quiz, User
 
 
 @click.command("init-db")
@@ -118,6 +118,43 @@ def create_user_command(email, role, name, password):
     click.echo(f"Created {role} {email}.")
 
 
+@click.command("invite")
+@with_appcontext
+@click.option("--quiz", "slug", required=True, help="The quiz's slug.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 90))
+@click.option("--show-score", is_flag=True, help="Show the candidate their score.")
+def invite_command(slug, email, name, days, show_score):
+    """Create an invitation and print its link (shown only this once)."""
+    from .invitations import service
+
+    db.create_schema()
+    with db.database.connection_context():
+        quiz = Quiz.get_or_none(Quiz.slug == slug)
+        if quiz is None:
+            raise click.BadParameter(f"no quiz with slug {slug!r}", param_hint="--quiz")
+        _, token = service.create(
+            quiz, name.strip(), email.strip().lower(), None, days, show_score=show_score
+        )
+    base = current_app.config["BASE_URL"].rstrip("/")
+    click.echo(f"{base}/i/{token}")
+
+
+@click.command("close-expired")
+@with_appcontext
+def close_expired_command():
+    """Close and score every attempt whose deadline has passed."""
+    from . import attempts, clock
+
+    with db.database.connection_context():
+        due = Attempt.select().where(
+            Attempt.status == "in_progress", Attempt.deadline <= clock.now()
+        )
+        closed = [attempts.finish(a, current_app.config["LEVEL_THRESHOLD"]) for a in due]
+    click.echo(f"Closed {len(closed)} attempts past their deadline.")
+
+
 @click.command("clean-sessions")
 @with_appcontext
 def clean_sessions_command():
@@ -134,6 +171,8 @@ def init_app(app) -> None:
         seed_command,
         serve_command,
         create_user_command,
+        invite_command,
+        close_expired_command,
         clean_sessions_command,
     ):
         app.cli.add_command(command)

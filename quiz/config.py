@@ -11,6 +11,9 @@ BANK_DIR = None
 # Where file-backed sessions live; None means instance/sessions.
 SESSION_DIR = None
 
+# Public address of the app, for links printed by commands (the web pages use the request's).
+BASE_URL = "http://127.0.0.1:5000"
+
 SECRET_KEY = None  # generated once into instance/secret_key when not configured
 
 # Sessions: server-side, JSON, kept a month so a candidate can close the tab and resume.

@@ -48,7 +48,7 @@ def test_sign_in_regenerates_the_session_id(client, app):
     before = sid(client)
     assert before
     r = login(client, "a@example.com")
-    assert r.status_code == 303 and r.headers["Location"] == "/bank/users"
+    assert r.status_code == 303 and r.headers["Location"] == "/invitations"
     after = sid(client)
     assert after and after != before
     store = app.config["SESSION_CACHELIB"]
@@ -76,10 +76,10 @@ def test_failed_sign_in_is_401_with_one_message(client, email, password, active)
     "target, landed",
     [
         ("/quizzes/basics", "/quizzes/basics"),
-        ("//evil.example/x", "/bank/users"),
-        ("https://evil.example/", "/bank/users"),
-        ("/\\evil.example", "/bank/users"),
-        ("javascript:alert(1)", "/bank/users"),
+        ("//evil.example/x", "/invitations"),
+        ("https://evil.example/", "/invitations"),
+        ("/\\evil.example", "/invitations"),
+        ("javascript:alert(1)", "/invitations"),
     ],
 )
 def test_next_cannot_leave_the_site(client, target, landed):

@@ -83,6 +83,6 @@ def roles_required(*roles: str):
 
 def home_for(user: User) -> str:
     """Where a user lands after signing in."""
-    if user.role == "admin":
-        return url_for("bank_admin.users")
+    if user.role in ("admin", "recruiter"):
+        return url_for("invitations.index")
     return url_for("candidate.catalogue")

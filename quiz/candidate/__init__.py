@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("candidate", __name__)
 
-from . import views  # noqa: E402,F401  (routes register on bp)
+from . import invited, views  # noqa: E402,F401  (routes register on bp)

@@ -132,9 +132,13 @@ def result_page(attempt: Attempt, threshold: float) -> dict:
         for r in sorted(rows, key=lambda r: LEVELS.index(r.question.level))
     )
     score, max_score = attempt.score or 0.0, attempt.max_score or 0.0
+    invitation = attempt.invitation
     return {
         "attempt": attempt,
         "quiz": attempt.quiz,
+        # Invited candidates see their score only if the recruiter allowed it.
+        "show_result": invitation.show_score if invitation else attempt.quiz.show_result,
+        "invited": invitation is not None,
         "rows": rows,
         "score": score,
         "max_score": max_score,

@@ -19,11 +19,22 @@ def owner_key(create: bool = False) -> str | None:
     return token_hash(key)
 
 
+def grant(attempt: Attempt) -> None:
+    """Let this browser use an attempt it did not start (it holds the invitation link)."""
+    granted = session.get("granted", [])
+    if attempt.public_id not in granted:
+        session["granted"] = [*granted[-19:], attempt.public_id]
+
+
 def load(public_id: str) -> Attempt:
-    """The attempt if this browser owns it; a 404 otherwise (never reveal that it exists)."""
+    """The attempt if this browser owns it or holds its invitation; a 404 otherwise (never
+    reveal that it exists)."""
     attempt = Attempt.get_or_none(Attempt.public_id == public_id[:64])
+    if attempt is None:
+        fail(404, NOT_FOUND)
     key = owner_key()
-    if attempt is None or key is None or not same(attempt.owner_key, key):
+    owned = key is not None and same(attempt.owner_key, key)
+    if not owned and attempt.public_id not in session.get("granted", []):
         fail(404, NOT_FOUND)
     return attempt
 

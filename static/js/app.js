@@ -64,3 +64,25 @@
   setInterval(tick, 1000);
   document.addEventListener("DOMContentLoaded", tick);
 })();
+
+/* Copy buttons: <button data-copy="input-id">. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("button[data-copy]");
+    if (!button) { return; }
+    var input = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.querySelector("[data-copy-status]");
+    if (!input) { return; }
+    input.select();
+    var done = function () { if (status) { status.textContent = "Copied to the clipboard."; } };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {
+        if (status) { status.textContent = "Press Ctrl+C (or Cmd+C) to copy the selected link."; }
+      });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  });
+})();

@@ -1,0 +1,103 @@
+"""Invitations: tokens (only their hash is stored), status, and the attempt they lead to."""
+
+from datetime import timedelta
+
+from .. import attempts, clock
+from ..db import database, is_sqlite
+from ..models import Attempt, Invitation, Quiz, User
+from ..security import new_token, token_hash
+
+STATUSES = ("invited", "opened", "started", "completed", "expired", "revoked")
+MAX_DAYS = 90
+
+
+def create(
+    quiz: Quiz,
+    name: str,
+    email: str,
+    created_by: User | None,
+    days: int = 7,
+    time_limit: int | None = None,
+    show_score: bool = False,
+) -> tuple[Invitation, str]:
+    """A new invitation and its token (256 random bits; shown once, stored as a hash)."""
+    token = new_token(32)
+    with database.atomic():
+        invitation = Invitation.create(
+            token_hash=token_hash(token),
+            quiz=quiz,
+            candidate_name=name,
+            candidate_email=email,
+            created_by=created_by,
+            expires_at=clock.now() + timedelta(days=days),
+            time_limit=time_limit,
+            show_score=show_score,
+        )
+    return invitation, token
+
+
+def reissue(invitation: Invitation) -> str:
+    """A new token for the invitation; the old link stops working."""
+    token = new_token(32)
+    with database.atomic():
+        Invitation.update(token_hash=token_hash(token)).where(
+            Invitation.id == invitation.id
+        ).execute()
+    return token
+
+
+def by_token(token: str) -> Invitation | None:
+    if not token or len(token) > 100:
+        return None
+    return Invitation.get_or_none(Invitation.token_hash == token_hash(token))
+
+
+def latest_attempt(invitation: Invitation) -> Attempt | None:
+    """The invitation's attempt, closed first if its deadline has passed."""
+    attempt = (
+        Attempt.select().where(Attempt.invitation == invitation).order_by(Attempt.id.desc()).first()
+    )
+    return attempts.close_if_due(attempt) if attempt else None
+
+
+def status(invitation: Invitation, attempt: Attempt | None) -> str:
+    """invited, opened, started, completed, expired or revoked."""
+    if invitation.revoked:
+        return "revoked"
+    if attempt is not None:
+        return "started" if attempt.open else "completed"
+    if clock.now() >= invitation.expires_at:
+        return "expired"
+    return "opened" if invitation.opened_at else "invited"
+
+
+def usable(invitation: Invitation, attempt: Attempt | None) -> bool:
+    """Whether the link may start (or resume) an attempt now."""
+    return status(invitation, attempt) in ("invited", "opened", "started")
+
+
+def mark_opened(invitation: Invitation) -> None:
+    if invitation.opened_at is None:
+        with database.atomic():
+            Invitation.update(opened_at=clock.now()).where(
+                Invitation.id == invitation.id, Invitation.opened_at.is_null()
+            ).execute()
+
+
+def start(invitation: Invitation, owner_key: str, name: str) -> Attempt:
+    """The invitation's one attempt: started now, or the one already started."""
+    with database.atomic():
+        query = Invitation.select().where(Invitation.id == invitation.id)
+        (query if is_sqlite() else query.for_update()).get()  # one starter at a time
+        existing = Attempt.get_or_none(Attempt.invitation == invitation)
+        if existing is not None:
+            return existing
+        quiz = Quiz.get_by_id(invitation.quiz_id)
+        return attempts.start(
+            quiz,
+            owner_key,
+            time_limit=invitation.time_limit or quiz.time_limit,
+            invitation=invitation,
+            candidate_name=name,
+            candidate_email=invitation.candidate_email,
+        )

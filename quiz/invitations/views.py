@@ -1,0 +1,185 @@
+"""Recruiter pages. Recruiters see their own invitations; admins see all."""
+
+import re
+from datetime import timedelta
+
+from flask import flash, redirect, render_template, request, session, url_for
+from peewee import JOIN
+
+from .. import attempts, clock
+from ..auth.users import current_user, roles_required
+from ..db import database
+from ..errors import fail
+from ..models import Attempt, Invitation, Quiz, User
+from . import bp, service
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def _visible():
+    """Invitations this user may see."""
+    user = current_user()
+    query = (
+        Invitation.select(Invitation, Quiz, User)
+        .join(Quiz)
+        .switch(Invitation)
+        .join(User, on=(Invitation.created_by == User.id), join_type=JOIN.LEFT_OUTER)
+    )
+    return query if user.role == "admin" else query.where(Invitation.created_by == user.id)
+
+
+def _own(invitation_id: int) -> Invitation:
+    invitation = _visible().where(Invitation.id == invitation_id).first()
+    if invitation is None:
+        fail(404, "There is no such invitation.")
+    return invitation
+
+
+def link_for(token: str) -> str:
+    return url_for("candidate.invitation", token=token, _external=True)
+
+
+@bp.get("")
+@roles_required("recruiter")
+def index():
+    wanted = request.args.get("status", "")
+    quiz_slug = request.args.get("quiz", "")
+    search = request.args.get("q", "").strip()[:100]
+    query = _visible().order_by(Invitation.created_at.desc())
+    if quiz_slug:
+        query = query.where(Quiz.slug == quiz_slug)
+    if search:
+        query = query.where(
+            Invitation.candidate_name.contains(search) | Invitation.candidate_email.contains(search)
+        )
+    invitations = list(query.limit(500))
+    latest = {
+        a.invitation_id: a
+        for a in Attempt.select()
+        .where(Attempt.invitation.in_([i.id for i in invitations]))
+        .order_by(Attempt.id)
+    }
+    rows = []
+    for inv in invitations:
+        attempt = latest.get(inv.id)
+        state = service.status(inv, attempts.close_if_due(attempt) if attempt else None)
+        if not wanted or state == wanted:
+            rows.append((inv, state, attempt))
+    quizzes = Quiz.select().where(Quiz.active == True).order_by(Quiz.title)  # noqa: E712
+    return render_template(
+        "invitations/list.html",
+        rows=rows,
+        statuses=service.STATUSES,
+        quizzes=quizzes,
+        wanted=wanted,
+        quiz_slug=quiz_slug,
+        search=search,
+    )
+
+
+def _form_errors(form) -> dict[str, str]:
+    errors = {}
+    if not form["name"] or len(form["name"]) > 200:
+        errors["name"] = "Enter the candidate's name (up to 200 characters)."
+    if not EMAIL.match(form["email"]) or len(form["email"]) > 254:
+        errors["email"] = "Enter an e-mail address such as name@example.com."
+    if form["quiz"] is None:
+        errors["quiz"] = "Choose a quiz."
+    if not (form["days"] or "").isdigit() or not 1 <= int(form["days"]) <= service.MAX_DAYS:
+        errors["days"] = f"Enter a whole number of days from 1 to {service.MAX_DAYS}."
+    limit = form["time_limit"]
+    if limit and (not limit.isdigit() or not 1 <= int(limit) <= 600):
+        errors["time_limit"] = "Enter minutes from 1 to 600, or leave empty for the quiz's own."
+    return errors
+
+
+def _quizzes():
+    return Quiz.select().where(Quiz.active == True).order_by(Quiz.title)  # noqa: E712
+
+
+@bp.get("/new")
+@roles_required("recruiter")
+def new():
+    return render_template(
+        "invitations/new.html", quizzes=_quizzes(), errors={}, form={"days": "7"}
+    )
+
+
+@bp.post("")
+@roles_required("recruiter")
+def create():
+    slug = request.form.get("quiz", "")
+    form = {
+        "name": request.form.get("name", "").strip(),
+        "email": request.form.get("email", "").strip().lower(),
+        "quiz": Quiz.get_or_none(Quiz.slug == slug[:120], Quiz.active == True),  # noqa: E712
+        "quiz_slug": slug,
+        "days": request.form.get("days", "7").strip(),
+        "time_limit": request.form.get("time_limit", "").strip(),
+        "show_score": request.form.get("show_score") == "1",
+    }
+    errors = _form_errors(form)
+    if errors:
+        return render_template(
+            "invitations/new.html", quizzes=_quizzes(), errors=errors, form=form
+        ), 400
+    invitation, token = service.create(
+        form["quiz"],
+        form["name"],
+        form["email"],
+        current_user(),
+        int(form["days"]),
+        int(form["time_limit"]) if form["time_limit"] else None,
+        form["show_score"],
+    )
+    # The token is shown once, on the next page; only its hash stays in the database.
+    session["new_link"] = {"id": invitation.id, "token": token}
+    return redirect(url_for(".created", invitation_id=invitation.id), 303)
+
+
+@bp.get("/<int:invitation_id>/link")
+@roles_required("recruiter")
+def created(invitation_id):
+    invitation = _own(invitation_id)
+    pending = session.get("new_link") or {}
+    token = pending.get("token") if pending.get("id") == invitation.id else None
+    if token:
+        session.pop("new_link")
+    return render_template(
+        "invitations/created.html", invitation=invitation, link=link_for(token) if token else None
+    )
+
+
+@bp.post("/<int:invitation_id>/revoke")
+@roles_required("recruiter")
+def revoke(invitation_id):
+    invitation = _own(invitation_id)
+    with database.atomic():
+        Invitation.update(revoked=True).where(Invitation.id == invitation.id).execute()
+    flash(f"Revoked the invitation of {invitation.candidate_name}.")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/<int:invitation_id>/extend")
+@roles_required("recruiter")
+def extend(invitation_id):
+    invitation = _own(invitation_id)
+    days = request.form.get("days", "7")
+    if not days.isdigit() or not 1 <= int(days) <= service.MAX_DAYS:
+        fail(400, f"Extend by 1 to {service.MAX_DAYS} days.")
+    new_expiry = max(invitation.expires_at, clock.now()) + timedelta(days=int(days))
+    with database.atomic():
+        Invitation.update(expires_at=new_expiry).where(Invitation.id == invitation.id).execute()
+    when = f"{new_expiry:%Y-%m-%d %H:%M} UTC"
+    flash(f"The link of {invitation.candidate_name} now expires on {when}.")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/<int:invitation_id>/reissue")
+@roles_required("recruiter")
+def reissue(invitation_id):
+    invitation = _own(invitation_id)
+    if invitation.revoked:
+        fail(409, "This invitation is revoked; create a new one instead.")
+    session["new_link"] = {"id": invitation.id, "token": service.reissue(invitation)}
+    return redirect(url_for(".created", invitation_id=invitation.id), 303)

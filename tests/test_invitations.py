@@ -1,0 +1,293 @@
+"""Invitations: links shown once, status lifecycle, access, the candidate's link and deadline."""
+
+import re
+from datetime import timedelta
+from html import unescape
+
+import pytest
+from conftest import Candidate, choice_id
+from test_auth import login, make_user, token
+
+from quiz import clock
+from quiz.invitations import service
+from quiz.models import Attempt, Invitation, Quiz
+from quiz.security import token_hash
+
+
+def recruiter(app, email="rec@example.com", role="recruiter"):
+    client = app.test_client()
+    make_user(email, role=role)
+    login(client, email)
+    return client
+
+
+def create(client, **fields):
+    data = {
+        "csrf_token": token(client, "/invitations/new"),
+        "name": "Grace Hopper",
+        "email": "grace@example.com",
+        "quiz": "timed",
+        "days": "7",
+        "time_limit": "",
+    }
+    data.update(fields)
+    return client.post("/invitations", data=data)
+
+
+def create_link(client, **fields) -> str:
+    r = create(client, **fields)
+    assert r.status_code == 303, r.get_data(as_text=True)
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    return re.search(r'value="(http://localhost/i/[^"]+)"', html).group(1)
+
+
+def statuses(client) -> list[str]:
+    html = client.get("/invitations").get_data(as_text=True)
+    return re.findall(r'class="tag status-([a-z]+)"', html)
+
+
+def test_link_is_shown_once_and_only_its_hash_is_stored(app):
+    client = recruiter(app)
+    r = create(client)
+    page = r.headers["Location"]
+    first = client.get(page).get_data(as_text=True)
+    link = re.search(r'value="(http://localhost/i/([^"]+))"', first)
+    secret = link.group(2)
+    assert len(secret) >= 43  # 256 bits, URL-safe base64
+    invitation = Invitation.get()
+    assert invitation.token_hash == token_hash(secret) and secret not in invitation.token_hash
+    assert 'data-copy="invite-link"' in first and "shown only once" in first
+    again = client.get(page).get_data(as_text=True)
+    assert secret not in again and "already shown" in again
+    assert Invitation.select().where(Invitation.token_hash.contains(secret)).count() == 0
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("name", "", "candidate's name"),
+        ("email", "nope", "e-mail address"),
+        ("quiz", "unknown", "Choose a quiz"),
+        ("days", "0", "from 1 to 90"),
+        ("days", "abc", "from 1 to 90"),
+        ("time_limit", "-5", "minutes from 1 to 600"),
+    ],
+)
+def test_invalid_invitation_form(app, field, value, message):
+    client = recruiter(app)
+    r = create(client, **{field: value})
+    assert r.status_code == 400 and message in unescape(r.get_data(as_text=True))
+    assert Invitation.select().count() == 0
+
+
+def test_private_quiz_can_be_invited(app):
+    client = recruiter(app)
+    link = create_link(client, quiz="private")
+    assert Candidate(app.test_client()).client.get(link).status_code == 200
+
+
+def test_status_lifecycle_and_the_candidate_journey(app, monkeypatch):
+    client = recruiter(app)
+    link = create_link(client, show_score="1")
+    assert statuses(client) == ["invited"]
+    candidate = Candidate(app.test_client())
+    landing = candidate.client.get(link).get_data(as_text=True)
+    assert "Hello Grace Hopper" in landing and "Your data" in landing and "5 minutes" in landing
+    assert statuses(client) == ["opened"]
+    start_url = link.replace("http://localhost", "") + "/start"
+    t = re.search(r'name="csrf_token" value="([^"]+)"', landing).group(1)
+    # consent is required
+    r = candidate.client.post(start_url, data={"csrf_token": t, "name": "Grace Hopper"})
+    assert r.status_code == 400 and "read how your answers are used" in r.get_data(as_text=True)
+    r = candidate.client.post(
+        start_url, data={"csrf_token": t, "name": "Grace B. Hopper", "consent": "1"}
+    )
+    assert r.status_code == 303 and "?q=1" in r.headers["Location"]
+    attempt = Attempt.get()
+    assert attempt.candidate_name == "Grace B. Hopper"
+    assert attempt.candidate_email == "grace@example.com"
+    assert attempt.deadline - attempt.started_at == timedelta(minutes=5)
+    assert statuses(client) == ["started"]
+    candidate.token = t
+    pid = attempt.public_id
+    assert (
+        candidate.answer(pid, 1, "t-single", choice=choice_id("t-single", "request")).status_code
+        == 303
+    )
+    candidate.finish(pid)
+    assert statuses(client) == ["completed"]
+    result = candidate.client.get(f"/attempts/{pid}/result").get_data(as_text=True)
+    assert "1 / 2 points" in result  # show_score was ticked
+
+
+def test_score_hidden_unless_allowed(app):
+    client = recruiter(app)
+    link = create_link(client)
+    candidate = Candidate(app.test_client())
+    pid = start(candidate, link)
+    candidate.finish(pid)
+    html = candidate.client.get(f"/attempts/{pid}/result").get_data(as_text=True)
+    assert "Thank you" in html and "points" not in html
+
+
+def start(candidate, link) -> str:
+    html = candidate.client.get(link).get_data(as_text=True)
+    candidate.token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    r = candidate.client.post(
+        link.replace("http://localhost", "") + "/start",
+        data={"csrf_token": candidate.token, "name": "G", "consent": "1"},
+    )
+    assert r.status_code == 303
+    return re.search(r"/attempts/([^?]+)", r.headers["Location"]).group(1)
+
+
+def test_one_attempt_per_invitation_resumed_from_any_browser(app):
+    client = recruiter(app)
+    link = create_link(client)
+    first = Candidate(app.test_client())
+    pid = start(first, link)
+    first.answer(pid, 1, "t-single", choice=choice_id("t-single", "request"))
+    other = Candidate(app.test_client())  # another browser, same link
+    html = other.client.get(link).get_data(as_text=True)
+    assert "Continue the quiz" in html
+    assert start(other, link) == pid
+    assert Attempt.select().count() == 1
+    page = other.client.get(f"/attempts/{pid}?q=1").get_data(as_text=True)
+    assert "checked" in page  # the answer given in the first browser
+    stranger = Candidate(app.test_client())
+    assert stranger.client.get(f"/attempts/{pid}?q=1").status_code == 404
+
+
+def test_answers_one_second_before_and_after_the_deadline(app, monkeypatch):
+    client = recruiter(app)
+    link = create_link(client)
+    candidate = Candidate(app.test_client())
+    pid = start(candidate, link)
+    attempt = Attempt.get(Attempt.public_id == pid)
+    monkeypatch.setattr(clock, "now", lambda: attempt.deadline - timedelta(seconds=1))
+    ok = candidate.answer(pid, 1, "t-single", choice=choice_id("t-single", "request"))
+    assert ok.status_code == 303
+    monkeypatch.setattr(clock, "now", lambda: attempt.deadline + timedelta(seconds=1))
+    late = candidate.answer(pid, 2, "t-text", text="SECRET_KEY")
+    assert late.status_code == 409 and "Time is up" in late.get_data(as_text=True)
+    attempt = Attempt.get_by_id(attempt.id)
+    assert attempt.status == "expired" and attempt.finished_at == attempt.deadline
+    assert attempt.score == 1
+
+
+def test_attempt_closes_at_its_deadline_without_the_candidate(app, monkeypatch, runner):
+    client = recruiter(app)
+    link = create_link(client)
+    pid = start(Candidate(app.test_client()), link)
+    attempt = Attempt.get(Attempt.public_id == pid)
+    monkeypatch.setattr(clock, "now", lambda: attempt.deadline + timedelta(hours=1))
+    assert "Closed 1 attempts" in runner.invoke(args=["close-expired"]).output
+    closed = Attempt.get_by_id(attempt.id)
+    assert closed.status == "expired" and closed.finished_at == attempt.deadline
+    assert "Closed 0 attempts" in runner.invoke(args=["close-expired"]).output
+
+
+def test_reading_the_list_closes_due_attempts(app, monkeypatch):
+    client = recruiter(app)
+    link = create_link(client)
+    pid = start(Candidate(app.test_client()), link)
+    attempt = Attempt.get(Attempt.public_id == pid)
+    monkeypatch.setattr(clock, "now", lambda: attempt.deadline + timedelta(seconds=5))
+    assert statuses(client) == ["completed"]
+    assert Attempt.get_by_id(attempt.id).status == "expired"
+
+
+def test_expired_and_revoked_links_are_410_with_a_contact(app, monkeypatch):
+    client = recruiter(app)
+    link = create_link(client)
+    invitation = Invitation.get()
+    monkeypatch.setattr(clock, "now", lambda: invitation.expires_at + timedelta(seconds=1))
+    r = app.test_client().get(link)
+    assert r.status_code == 410 and "rec@example.com" in r.get_data(as_text=True)
+    assert statuses(client) == ["expired"]
+    monkeypatch.undo()
+    t = token(client, "/invitations")
+    client.post(f"/invitations/{invitation.id}/revoke", data={"csrf_token": t})
+    assert app.test_client().get(link).status_code == 410
+    assert statuses(client) == ["revoked"]
+    assert app.test_client().get("/i/not-a-real-token").status_code == 404
+
+
+def test_extend_and_new_link(app):
+    client = recruiter(app)
+    link = create_link(client)
+    invitation = Invitation.get()
+    t = token(client, "/invitations")
+    client.post(f"/invitations/{invitation.id}/extend", data={"csrf_token": t, "days": "3"})
+    assert Invitation.get().expires_at == invitation.expires_at + timedelta(days=3)
+    r = client.post(f"/invitations/{invitation.id}/reissue", data={"csrf_token": t})
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    new_link = re.search(r'value="(http://localhost/i/[^"]+)"', html).group(1)
+    assert new_link != link
+    assert app.test_client().get(link).status_code == 404  # the old link is dead
+    assert app.test_client().get(new_link).status_code == 200
+
+
+def test_recruiters_see_only_their_own(app):
+    mine = recruiter(app, "mine@example.com")
+    theirs = recruiter(app, "theirs@example.com")
+    create_link(mine, name="Mine Candidate")
+    create_link(theirs, name="Their Candidate")
+    html = mine.get("/invitations").get_data(as_text=True)
+    assert "Mine Candidate" in html and "Their Candidate" not in html
+    other_id = Invitation.get(Invitation.candidate_name == "Their Candidate").id
+    t = token(mine, "/invitations")
+    for action in ("revoke", "extend", "reissue"):
+        r = mine.post(f"/invitations/{other_id}/{action}", data={"csrf_token": t, "days": "1"})
+        assert r.status_code == 404
+    assert mine.get(f"/invitations/{other_id}/link").status_code == 404
+    assert not Invitation.get_by_id(other_id).revoked
+    admin = recruiter(app, "boss@example.com", role="admin")
+    html = admin.get("/invitations").get_data(as_text=True)
+    assert "Mine Candidate" in html and "Their Candidate" in html
+
+
+def test_reviewers_and_anonymous_cannot_invite(app):
+    reviewer = recruiter(app, "rev@example.com", role="reviewer")
+    assert reviewer.get("/invitations").status_code == 403
+    assert reviewer.get("/invitations/new").status_code == 403
+    anonymous = app.test_client().get("/invitations")
+    assert anonymous.status_code == 303 and "/login" in anonymous.headers["Location"]
+
+
+def test_filters_and_search(app):
+    client = recruiter(app)
+    create_link(client, name="Ada Lovelace", email="ada@example.com", quiz="basics")
+    create_link(client, name="Alan Turing", email="alan@example.com")
+    Invitation.update(revoked=True).where(Invitation.candidate_name == "Alan Turing").execute()
+    page = lambda q: client.get("/invitations?" + q).get_data(as_text=True)  # noqa: E731
+    assert "Ada Lovelace" in page("q=lovelace") and "Alan Turing" not in page("q=lovelace")
+    assert "Ada Lovelace" in page("q=ADA@EXAMPLE") and "Alan Turing" not in page("q=ADA@EXAMPLE")
+    assert "Alan Turing" in page("status=revoked") and "Ada Lovelace" not in page("status=revoked")
+    assert "Ada Lovelace" in page("quiz=basics") and "Alan Turing" not in page("quiz=basics")
+    assert "No invitations match" in page("q=%27%20OR%201%3D1%20--")
+
+
+def test_cli_invite_prints_a_working_link(app, runner):
+    result = runner.invoke(
+        args=[
+            "invite",
+            "--quiz",
+            "basics",
+            "--email",
+            "X@Example.com",
+            "--name",
+            "X Y",
+            "--days",
+            "3",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    link = result.output.strip()
+    assert link.startswith("http://127.0.0.1:5000/i/")
+    invitation = service.by_token(link.rsplit("/", 1)[1])
+    assert invitation.candidate_email == "x@example.com"
+    assert invitation.quiz.slug == "basics"
+    bad = runner.invoke(args=["invite", "--quiz", "nope", "--email", "a@b.co", "--name", "A"])
+    assert bad.exit_code != 0 and "no quiz" in bad.output
+    assert Quiz.select().count() == 4
