@@ -70,7 +70,7 @@ def due(attempt: Attempt, now: datetime | None = None) -> bool:
 
 
 def save_answer(
-    attempt: Attempt, question: Question, response: dict | None, flagged: bool
+    attempt: Attempt, question: Question, response: dict | None, flagged: bool, spent: int = 0
 ) -> Answer | None:
     """Score and upsert one answer, committed before returning. Raises AttemptClosed."""
     now = clock.now()
@@ -90,13 +90,14 @@ def save_answer(
         }
         if response is None and not flagged:
             # Nothing given: clear an earlier answer if there is one, create nothing.
-            Answer.update(values).where(
+            Answer.update({**values, Answer.time_spent: Answer.time_spent + spent}).where(
                 Answer.attempt == attempt, Answer.question == question
             ).execute()
             return None
-        Answer.insert({Answer.attempt: attempt, Answer.question: question, **values}).on_conflict(
+        row = {Answer.attempt: attempt, Answer.question: question, Answer.time_spent: spent}
+        Answer.insert({**row, **values}).on_conflict(
             conflict_target=[Answer.attempt, Answer.question],
-            update=values,
+            update={**values, Answer.time_spent: Answer.time_spent + spent},
         ).execute()
     return Answer.get(Answer.attempt == attempt, Answer.question == question)
 

@@ -54,6 +54,7 @@ class LiveServer:
     def __init__(self, instance: Path, bank: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.instance = instance
         env = {**os.environ, "QUIZ_INSTANCE_PATH": str(instance)}
         if bank:
             env["QUIZ_BANK_DIR"] = str(bank)
@@ -82,6 +83,13 @@ class LiveServer:
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError("the server did not answer in time")
+
+    def query(self, sql: str) -> list[tuple]:
+        """Read the live server's SQLite database."""
+        import sqlite3
+
+        with sqlite3.connect(self.instance / "quiz.sqlite3") as conn:
+            return conn.execute(sql).fetchall()
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -71,9 +71,17 @@ def test_candidate_journey_with_htmx(server, browser):
     page.reload()
     assert "Question 3 of 6" in page.locator("#progress").inner_text()
 
-    # Jump to the last question and review.
+    # Jump to the last question; pasting and leaving the page are recorded as events.
     page.goto(attempt_url + "?q=6")
     page.get_by_label("Your answer").fill("SECRET_KEY")
+    with page.expect_response(re.compile(r"/events$")) as pasted:
+        page.get_by_label("Your answer").dispatch_event("paste")
+    assert pasted.value.status == 204
+    with page.expect_response(re.compile(r"/events$")) as left:
+        page.evaluate("window.dispatchEvent(new Event('blur'))")
+    assert left.value.status == 204
+    kinds = server.query("SELECT kind, detail FROM event ORDER BY id")
+    assert kinds == [("paste", "question 6"), ("focus_lost", "question 6")]
     page.get_by_role("button", name="Review").click()
     page.wait_for_url(re.compile(r"/review$"))
     assert "2 flagged" not in page.content() and "1 flagged" in page.content()

@@ -4,6 +4,7 @@ import random
 from dataclasses import dataclass, field
 
 from .. import attempts, clock
+from . import signals
 from ..bank import topic_title
 from ..models import Answer, Attempt, Question
 from ..responses import describe, right_answer
@@ -55,6 +56,7 @@ def question_page(attempt: Attempt, n: int) -> dict:
         "flagged": bool(saved and saved.flagged),
         "progress": attempts.progress(attempt),
         "time_left": time_left(attempt),
+        "shown": signals.shown_stamp(attempt, question.id),
     }
 
 

@@ -8,7 +8,7 @@ from ..htmx import go, render, wants_fragment
 from ..models import Attempt, Question, Quiz
 from ..quizzes import active_rows, summarise
 from ..responses import InvalidAnswer, parse_response
-from . import bp, context, ownership
+from . import bp, context, ownership, signals
 
 NAV = ("prev", "next", "review", "stay")
 FINISHED = "This attempt is finished: its answers can no longer change."
@@ -127,7 +127,8 @@ def answer(public_id):
     except InvalidAnswer as e:
         fail(400, str(e))
     try:
-        attempts.save_answer(attempt, q, response, flagged=bool(flag))
+        spent = signals.seconds_since(request.form.get("shown"), attempt, q.id)
+        attempts.save_answer(attempt, q, response, flagged=bool(flag), spent=spent)
     except attempts.AttemptClosed:
         closed = attempts.close_if_due(attempt, _threshold())
         fail(409, TIME_UP if closed.status == "expired" else FINISHED, result_link)
@@ -171,3 +172,17 @@ def result(public_id):
     if attempt.open:
         return redirect(url_for(".review", public_id=public_id), 303)
     return render("candidate/result.html", **context.result_page(attempt, _threshold()))
+
+
+@bp.post("/attempts/<public_id>/events")
+def event(public_id):
+    """An integrity signal from the page (leaving the tab, pasting): stored as a fact."""
+    attempt = ownership.load(public_id)
+    kind = request.form.get("kind", "")
+    if kind not in signals.EVENT_KINDS:
+        fail(400, "Unknown event.")
+    if not attempt.open:
+        fail(409, FINISHED)
+    if not signals.record(attempt, kind, request.form.get("detail", "")):
+        fail(429, "Too many events for this attempt.")
+    return "", 204

@@ -23,7 +23,13 @@
   }
 
   // htmx 2 does not swap 4xx/5xx responses: show the server's message instead of nothing.
+  function isSignal(evt) {
+    var path = evt.detail.requestConfig && evt.detail.requestConfig.path;
+    return Boolean(path && /\/events$/.test(path));
+  }
+
   document.addEventListener("htmx:responseError", function (evt) {
+    if (isSignal(evt)) { return; }  // background signals never interrupt the candidate
     var xhr = evt.detail.xhr, message = "", link = null;
     try {
       var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
@@ -38,9 +44,9 @@
   function networkError() {
     showAlert("The connection failed, so your answer was not saved. Check your network and press the button again.");
   }
-  document.addEventListener("htmx:sendError", networkError);
-  document.addEventListener("htmx:timeout", networkError);
-  document.addEventListener("htmx:beforeRequest", clearAlerts);
+  document.addEventListener("htmx:sendError", function (evt) { if (!isSignal(evt)) { networkError(); } });
+  document.addEventListener("htmx:timeout", function (evt) { if (!isSignal(evt)) { networkError(); } });
+  document.addEventListener("htmx:beforeRequest", function (evt) { if (!isSignal(evt)) { clearAlerts(); } });
 
   // After a new question is swapped in, move focus to it so keyboard and screen-reader
   // users continue from the question, not from the (replaced) button they pressed.
@@ -84,5 +90,35 @@
       document.execCommand("copy");
       done();
     }
+  });
+})();
+
+/* Integrity signals: leaving the page and pasting are posted as events (facts for reviewers). */
+(function () {
+  "use strict";
+  var lastLost = 0;
+
+  function send(kind) {
+    var question = document.getElementById("question");
+    if (!question || !window.htmx) { return; }
+    var url = question.getAttribute("data-events-url");
+    if (!url) { return; }
+    if (kind === "focus_lost") {
+      // blur and visibilitychange both fire when the tab is left: count it once.
+      if (Date.now() - lastLost < 2000) { return; }
+      lastLost = Date.now();
+    }
+    window.htmx.ajax("POST", url, {
+      source: question, swap: "none",
+      values: { kind: kind, detail: "question " + question.getAttribute("data-question") }
+    });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { send("focus_lost"); }
+  });
+  window.addEventListener("blur", function () { send("focus_lost"); });
+  document.addEventListener("paste", function (evt) {
+    if (evt.target && evt.target.closest && evt.target.closest("#question")) { send("paste"); }
   });
 })();
