@@ -4,11 +4,11 @@ import random
 from dataclasses import dataclass, field
 
 from .. import attempts, clock
-from . import signals
 from ..bank import topic_title
 from ..models import Answer, Attempt, Question
 from ..responses import describe, right_answer
 from ..scoring import LEVEL_RULE, LEVELS, Key, estimate_level, passed, totals
+from . import signals
 
 
 @dataclass
