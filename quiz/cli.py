@@ -155,6 +155,19 @@ def close_expired_command():
     click.echo(f"Closed {len(closed)} attempts past their deadline.")
 
 
+@click.command("purge")
+@with_appcontext
+@click.option("--days", type=int, default=None, help="Override QUIZ_RETENTION_DAYS.")
+def purge_command(days):
+    """Erase candidates' personal data older than the retention period."""
+    from . import privacy
+
+    days = days if days is not None else current_app.config["RETENTION_DAYS"]
+    with db.database.connection_context():
+        count = privacy.purge(days)
+    click.echo(f"Erased the personal data of {count} invitations older than {days} days.")
+
+
 @click.command("clean-sessions")
 @with_appcontext
 def clean_sessions_command():
@@ -173,6 +186,7 @@ def init_app(app) -> None:
         create_user_command,
         invite_command,
         close_expired_command,
+        purge_command,
         clean_sessions_command,
     ):
         app.cli.add_command(command)

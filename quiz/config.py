@@ -34,6 +34,10 @@ MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
 MAX_TEXT_ANSWER = 2000  # characters
 
+# Candidates' names and e-mail addresses are erased this many days after the invitation
+# (manage.py purge; answers stay, anonymised, for the statistics).
+RETENTION_DAYS = 365
+
 # Level estimation threshold: share of a level's points needed to reach it.
 LEVEL_THRESHOLD = 0.6
 

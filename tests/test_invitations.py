@@ -291,3 +291,54 @@ def test_cli_invite_prints_a_working_link(app, runner):
     bad = runner.invoke(args=["invite", "--quiz", "nope", "--email", "a@b.co", "--name", "A"])
     assert bad.exit_code != 0 and "no quiz" in bad.output
     assert Quiz.select().count() == 4
+
+
+def test_admin_erases_personal_data_and_answers_stay(app):
+    client = recruiter(app, "boss@example.com", role="admin")
+    link = create_link(client)
+    candidate = Candidate(app.test_client())
+    pid = start(candidate, link)
+    candidate.answer(pid, 1, "t-single", choice=choice_id("t-single", "request"))
+    invitation = Invitation.get()
+    r = client.post(
+        f"/invitations/{invitation.id}/erase", data={"csrf_token": token(client, "/invitations")}
+    )
+    assert r.status_code == 303
+    invitation, attempt = Invitation.get(), Attempt.get()
+    assert invitation.candidate_email == "" and invitation.candidate_name == "(erased)"
+    assert attempt.candidate_email == "" and attempt.candidate_name == "(erased)"
+    assert attempt.answers.count() == 1  # kept for the statistics
+    html = client.get("/invitations").get_data(as_text=True)
+    assert "grace@example.com" not in html and "Grace" not in html
+
+
+def test_recruiters_cannot_erase(app):
+    client = recruiter(app)
+    create_link(client)
+    invitation = Invitation.get()
+    r = client.post(
+        f"/invitations/{invitation.id}/erase", data={"csrf_token": token(client, "/invitations")}
+    )
+    assert r.status_code == 403 and Invitation.get().candidate_email == "grace@example.com"
+
+
+def test_purge_erases_only_data_past_retention(app, runner, monkeypatch):
+    client = recruiter(app)
+    create_link(client, name="Old One", email="old@example.com")
+    create_link(client, name="New One", email="new@example.com")
+    Invitation.update(created_at=clock.now() - timedelta(days=400)).where(
+        Invitation.candidate_name == "Old One"
+    ).execute()
+    result = runner.invoke(args=["purge"])
+    assert "Erased the personal data of 1 invitations older than 365 days" in result.output
+    emails = sorted(i.candidate_email for i in Invitation.select())
+    assert emails == ["", "new@example.com"]
+    assert "of 0 invitations" in runner.invoke(args=["purge"]).output
+    assert "of 1 invitations" in runner.invoke(args=["purge", "--days", "0"]).output
+
+
+def test_landing_states_retention(app):
+    client = recruiter(app)
+    link = create_link(client)
+    html = app.test_client().get(link).get_data(as_text=True)
+    assert "erased" in html and "365 days" in html

@@ -183,3 +183,14 @@ def reissue(invitation_id):
         fail(409, "This invitation is revoked; create a new one instead.")
     session["new_link"] = {"id": invitation.id, "token": service.reissue(invitation)}
     return redirect(url_for(".created", invitation_id=invitation.id), 303)
+
+
+@bp.post("/<int:invitation_id>/erase")
+@roles_required("admin")
+def erase(invitation_id):
+    """Erase the candidate's name and e-mail; the anonymised answers stay."""
+    from ..privacy import erase_invitation
+
+    erase_invitation(_own(invitation_id))
+    flash("The candidate's personal data was erased; the anonymised answers stay.")
+    return redirect(url_for(".index"), 303)
