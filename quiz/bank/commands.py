@@ -3,3 +3,9 @@
 import click
 
 bank_group = click.Group("bank", help="Check, describe, import and export the question bank.")
+
+# `bank check` and `bank stats` (read-only, no database): see inspect.py.
+from .inspect import check_command, stats_command  # noqa: E402
+
+bank_group.add_command(check_command)
+bank_group.add_command(stats_command)
