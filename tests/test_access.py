@@ -23,6 +23,9 @@ MATRIX = [
     ("POST", "/invitations/{theirs}/reissue", LOGIN, 403, 404, OK),
     ("POST", "/invitations/{theirs}/revoke", LOGIN, 403, 404, OK),
     ("POST", "/invitations/{mine}/erase", LOGIN, 403, 403, OK),
+    ("GET", "/invitations/bulk", LOGIN, 403, OK, OK),
+    ("POST", "/invitations/bulk", LOGIN, 403, 400, 400),  # no file: refused
+    ("GET", "/invitations/bulk/links", LOGIN, 403, OK, OK),
     ("GET", "/bank/users", LOGIN, 403, 403, OK),
     ("POST", "/bank/users", LOGIN, 403, 403, 400),
     ("POST", "/bank/users/{other_user}", LOGIN, 403, 403, OK),

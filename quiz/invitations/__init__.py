@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitations")
 
-from . import views  # noqa: E402,F401  (routes register on bp)
+from . import bulk, views  # noqa: E402,F401  (routes register on bp)

@@ -80,7 +80,7 @@
     var input = document.getElementById(button.getAttribute("data-copy"));
     var status = document.querySelector("[data-copy-status]");
     if (!input) { return; }
-    input.select();
+    if (input.select) { input.select(); }
     var done = function () { if (status) { status.textContent = "Copied to the clipboard."; } };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(input.value).then(done, function () {
