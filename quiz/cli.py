@@ -155,6 +155,48 @@ def close_expired_command():
     click.echo(f"Closed {len(closed)} attempts past their deadline.")
 
 
+@click.command("remind")
+@with_appcontext
+@click.option(
+    "--after-days",
+    type=click.IntRange(1, 90),
+    required=True,
+    help="Remind candidates invited at least this many days ago.",
+)
+def remind_command(after_days):
+    """E-mail a fresh link to invited candidates who have not started (earlier links stop
+    working: only a hash of each link is stored, so a reminder needs a new one)."""
+    from datetime import timedelta
+
+    from . import clock, mail
+    from .invitations import service
+    from .models import Invitation
+
+    now = clock.now()
+    cutoff = now - timedelta(days=after_days)
+    base = current_app.config["BASE_URL"].rstrip("/")
+    with db.database.connection_context():
+        due = Invitation.select().where(
+            Invitation.revoked == False,  # noqa: E712
+            Invitation.expires_at > now,
+            Invitation.created_at <= cutoff,
+            Invitation.reminded_at.is_null() | (Invitation.reminded_at <= cutoff),
+            Invitation.id.not_in(
+                Attempt.select(Attempt.invitation).where(Attempt.invitation.is_null(False))
+            ),
+        )
+        messages = []
+        for invitation in due:
+            token = service.reissue(invitation)
+            Invitation.update(reminded_at=now).where(Invitation.id == invitation.id).execute()
+            messages.append(mail.invitation_email(invitation, f"{base}/i/{token}", reminder=True))
+        sent = mail.deliver(current_app.config, messages)
+    click.echo(
+        f"Reminded {len(messages)} candidates; {sent} e-mails sent, "
+        f"{len(messages) - sent} in the outbox."
+    )
+
+
 @click.command("purge")
 @with_appcontext
 @click.option("--days", type=int, default=None, help="Override QUIZ_RETENTION_DAYS.")
@@ -186,6 +228,7 @@ def init_app(app) -> None:
         create_user_command,
         invite_command,
         close_expired_command,
+        remind_command,
         purge_command,
         clean_sessions_command,
     ):

@@ -34,6 +34,15 @@ MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
 MAX_TEXT_ANSWER = 2000  # characters
 
+# Outgoing e-mail. Without MAIL_SERVER, messages wait in the outbox page for admins.
+MAIL_SERVER = None
+MAIL_PORT = 25
+MAIL_USE_TLS = False  # STARTTLS
+MAIL_USERNAME = None
+MAIL_PASSWORD = None
+MAIL_FROM = "Flask Quiz <quiz@localhost>"
+MAIL_TIMEOUT = 10  # seconds
+
 # Candidates' names and e-mail addresses are erased this many days after the invitation
 # (manage.py purge; answers stay, anonymised, for the statistics).
 RETENTION_DAYS = 365

@@ -101,6 +101,7 @@ class Invitation(BaseModel):
     show_score = BooleanField(default=False)
     max_attempts = IntegerField(default=1)
     opened_at = DateTimeField(null=True)
+    reminded_at = DateTimeField(null=True)
     revoked = BooleanField(default=False)
 
 
@@ -151,4 +152,17 @@ class Event(BaseModel):
     detail = CharField(max_length=200, default="")
 
 
-MODELS = [User, Question, Choice, Quiz, Invitation, Attempt, Answer, Event]
+class Email(BaseModel):
+    """An outgoing e-mail: sent over SMTP when a mail server is configured, else kept here
+    for admins to read (the outbox)."""
+
+    to_address = CharField(max_length=254)
+    subject = CharField(max_length=200)
+    body = TextField()
+    invitation = ForeignKeyField(Invitation, null=True, backref="emails", on_delete="SET NULL")
+    created_at = DateTimeField(default=clock.now)
+    sent_at = DateTimeField(null=True)
+    error = TextField(default="")
+
+
+MODELS = [User, Question, Choice, Quiz, Invitation, Attempt, Answer, Event, Email]

@@ -26,6 +26,8 @@ MATRIX = [
     ("GET", "/invitations/bulk", LOGIN, 403, OK, OK),
     ("POST", "/invitations/bulk", LOGIN, 403, 400, 400),  # no file: refused
     ("GET", "/invitations/bulk/links", LOGIN, 403, OK, OK),
+    ("GET", "/bank/outbox", LOGIN, 403, 403, OK),
+    ("POST", "/bank/outbox/send", LOGIN, 403, 403, OK),
     ("GET", "/bank/users", LOGIN, 403, 403, OK),
     ("POST", "/bank/users", LOGIN, 403, 403, 400),
     ("POST", "/bank/users/{other_user}", LOGIN, 403, 403, OK),

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("bank_admin", __name__, url_prefix="/bank")
 
-from . import users  # noqa: E402,F401  (routes register on bp)
+from . import outbox, users  # noqa: E402,F401  (routes register on bp)

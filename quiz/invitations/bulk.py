@@ -1,7 +1,8 @@
 """Bulk invitations from a CSV upload: all rows are created, or none."""
 
-from flask import redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 
+from .. import mail
 from ..auth.users import current_user, roles_required
 from ..db import database
 from ..models import Invitation
@@ -41,6 +42,13 @@ def bulk_create():
             )
             created.append([invitation.id, token])
     session["new_links"] = created  # shown once on the next page, then dropped
+    if request.form.get("send_email") == "1":
+        by_id = {
+            i.id: i for i in Invitation.select().where(Invitation.id.in_([i for i, _ in created]))
+        }
+        messages = [mail.invitation_email(by_id[i], link_for(t)) for i, t in created]
+        sent = mail.deliver(current_app.config, messages)
+        flash(f"{sent} of {len(messages)} e-mails sent; the rest wait in the outbox.")
     return redirect(url_for(".bulk_created"), 303)
 
 

@@ -3,10 +3,10 @@
 import re
 from datetime import timedelta
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from peewee import JOIN
 
-from .. import attempts, clock
+from .. import attempts, clock, mail
 from ..auth.users import current_user, roles_required
 from ..db import database
 from ..errors import fail
@@ -117,6 +117,7 @@ def create():
         "days": request.form.get("days", "7").strip(),
         "time_limit": request.form.get("time_limit", "").strip(),
         "show_score": request.form.get("show_score") == "1",
+        "send_email": request.form.get("send_email") == "1",
     }
     errors = _form_errors(form)
     if errors:
@@ -134,7 +135,20 @@ def create():
     )
     # The token is shown once, on the next page; only its hash stays in the database.
     session["new_link"] = {"id": invitation.id, "token": token}
+    if form["send_email"]:
+        send_link(invitation, token)
     return redirect(url_for(".created", invitation_id=invitation.id), 303)
+
+
+def send_link(invitation: Invitation, token: str) -> None:
+    """E-mail the link now (or leave it in the outbox) and say what happened."""
+    message = mail.invitation_email(invitation, link_for(token))
+    if mail.deliver(current_app.config, [message]):
+        flash(f"The link was e-mailed to {invitation.candidate_email}.")
+    elif current_app.config.get("MAIL_SERVER"):
+        flash("The e-mail could not be sent; it waits in the outbox. Copy the link below.")
+    else:
+        flash("No mail server is configured: the e-mail waits in the outbox for an admin.")
 
 
 @bp.get("/<int:invitation_id>/link")
@@ -181,7 +195,10 @@ def reissue(invitation_id):
     invitation = _own(invitation_id)
     if invitation.revoked:
         fail(409, "This invitation is revoked; create a new one instead.")
-    session["new_link"] = {"id": invitation.id, "token": service.reissue(invitation)}
+    token = service.reissue(invitation)
+    session["new_link"] = {"id": invitation.id, "token": token}
+    if request.form.get("send_email") == "1":
+        send_link(invitation, token)
     return redirect(url_for(".created", invitation_id=invitation.id), 303)
 
 
