@@ -74,12 +74,22 @@ def test_candidate_journey_with_htmx(server, browser):
     # Jump to the last question; pasting and leaving the page are recorded as events.
     page.goto(attempt_url + "?q=6")
     page.get_by_label("Your answer").fill("SECRET_KEY")
+    # While the page unloads (reload, a link), losing focus is not leaving the quiz.
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/events") else None)
+    page.evaluate(
+        "window.dispatchEvent(new Event('beforeunload'));window.dispatchEvent(new Event('blur'))"
+    )
+    page.wait_for_timeout(300)
+    assert sent == []
+    page.evaluate("window.dispatchEvent(new Event('pageshow'))")
     with page.expect_response(re.compile(r"/events$")) as pasted:
         page.get_by_label("Your answer").dispatch_event("paste")
     assert pasted.value.status == 204
     with page.expect_response(re.compile(r"/events$")) as left:
         page.evaluate("window.dispatchEvent(new Event('blur'))")
     assert left.value.status == 204
+    # Earlier reloads and page loads were not recorded as leaving the quiz.
     kinds = server.query("SELECT kind, detail FROM event ORDER BY id")
     assert kinds == [("paste", "question 6"), ("focus_lost", "question 6")]
     page.get_by_role("button", name="Review").click()

@@ -96,9 +96,14 @@
 /* Integrity signals: leaving the page and pasting are posted as events (facts for reviewers). */
 (function () {
   "use strict";
-  var lastLost = 0;
+  var lastLost = 0, unloading = false;
+
+  // Reloading or following a link also hides the page: that is not leaving the quiz.
+  window.addEventListener("beforeunload", function () { unloading = true; });
+  window.addEventListener("pageshow", function () { unloading = false; });
 
   function send(kind) {
+    if (unloading) { return; }
     var question = document.getElementById("question");
     if (!question || !window.htmx) { return; }
     var url = question.getAttribute("data-events-url");
