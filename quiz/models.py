@@ -48,7 +48,11 @@ class User(BaseModel):
 
 
 class Question(BaseModel):
-    slug = CharField(unique=True, max_length=120)
+    """One version of a bank question, never edited once an attempt may hold it: a changed
+    question is a new row (version + 1, its own choices) and the old row loses `current`.
+    Attempts and answers keep the row ids, hence the version, they were given."""
+
+    slug = CharField(max_length=120)
     topic = CharField(max_length=60, index=True)
     level = CharField(max_length=10, choices=[(v, v) for v in LEVELS])
     kind = CharField(max_length=16, choices=[(v, v) for v in KINDS])
@@ -57,8 +61,23 @@ class Question(BaseModel):
     explanation = TextField(default="")
     reference = CharField(max_length=500, default="")
     points = IntegerField(default=1)
-    active = BooleanField(default=True)
+    active = BooleanField(default=True)  # the admin's switch; read on the current version
     version = IntegerField(default=1)
+    current = BooleanField(default=True)  # True on the latest version of its slug only
+
+    class Meta:
+        indexes = ((("slug", "version"), True),)
+
+
+# At most one current version per slug (a partial unique index: SQLite and PostgreSQL).
+Question.add_index(
+    Question.index(
+        Question.slug,
+        unique=True,
+        where=Question.current,  # a boolean column is a predicate on both; no bound value in DDL
+        name="question_current_slug",
+    )
+)
 
 
 class Choice(BaseModel):

@@ -5,6 +5,8 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
+from peewee import fn
+
 from .bank import topic_title
 from .models import LEVELS, Question, Quiz
 
@@ -13,10 +15,16 @@ MINUTES_PER_QUESTION = {"junior": 1.0, "mid": 1.5, "senior": 2.0}
 
 @dataclass(frozen=True)
 class Row:
+    """A question that can be asked: the current version of an active slug.
+
+    `first` is the id of the slug's first version, so a new version keeps its place in
+    the fixed order of a quiz (0: use `id`)."""
+
     id: int
     slug: str
     topic: str
     level: str
+    first: int = 0
 
 
 def pick(selection: dict, rows: list[Row], rng: random.Random | None = None) -> list[Row]:
@@ -43,14 +51,20 @@ def pick(selection: dict, rows: list[Row], rng: random.Random | None = None) -> 
             members = groups[key]
             n = min(per_group, len(members))
             chosen += rng.sample(members, n) if rng else members[:n]
-    return sorted(chosen, key=lambda r: (r.topic, LEVELS.index(r.level), r.id))
+    return sorted(chosen, key=lambda r: (r.topic, LEVELS.index(r.level), r.first or r.id))
 
 
 def active_rows() -> list[Row]:
-    query = Question.select(Question.id, Question.slug, Question.topic, Question.level).where(
-        Question.active == True  # noqa: E712 (a SQL expression)
+    """The current version of every active question (one row per slug), in bank order."""
+    first = dict(
+        Question.select(Question.slug, fn.MIN(Question.id)).group_by(Question.slug).tuples()
     )
-    return [Row(q.id, q.slug, q.topic, q.level) for q in query.order_by(Question.id)]
+    query = Question.select(Question.id, Question.slug, Question.topic, Question.level).where(
+        Question.current == True,  # noqa: E712 (a SQL expression)
+        Question.active == True,  # noqa: E712
+    )
+    rows = [Row(q.id, q.slug, q.topic, q.level, first[q.slug]) for q in query]
+    return sorted(rows, key=lambda r: r.first)
 
 
 def draw(quiz: Quiz, rng: random.Random) -> list[int]:

@@ -57,13 +57,14 @@ def choice_id(slug: str, text: str) -> int:
     return (
         Choice.select(Choice.id)
         .join(Question)
-        .where(Question.slug == slug, Choice.text == text)
+        .where(Question.slug == slug, Question.current == True, Choice.text == text)  # noqa: E712
         .scalar()
     )
 
 
 def question_id(slug: str) -> int:
-    return Question.get(Question.slug == slug).id
+    """The id of the current version of question `slug`."""
+    return Question.get(Question.slug == slug, Question.current == True).id  # noqa: E712
 
 
 class Candidate:

@@ -10,7 +10,7 @@ from conftest import TEST_BANK, make_app
 
 from quiz import bank
 from quiz.db import close_all, create_schema, database
-from quiz.models import Answer, Choice, Question, Quiz
+from quiz.models import Answer, Attempt, Question, Quiz
 
 
 def test_sqlite_pragmas(app):
@@ -31,12 +31,20 @@ def test_schema_creation_is_idempotent(app):
     assert Question.select().count() == 6
 
 
-def test_seed_is_idempotent_and_updates_in_place(app, tmp_path):
+def test_seed_is_idempotent_and_a_change_is_a_new_version(app, tmp_path, make_candidate):
     report = bank.seed(TEST_BANK)
     assert (report.created, report.updated, report.unchanged) == (0, 0, 6)
-    ids_before = {
-        c.text: c.id for c in Choice.select().join(Question).where(Question.slug == "t-single")
-    }
+    before = Question.get(Question.slug == "t-single")
+    v1_choices = {c.text: c.id for c in before.choices}
+    # An attempt in progress on version 1, with the right answer already saved.
+    first = make_candidate()
+    pid = first.start("basics")
+    data = {"csrf_token": first.token, "q": "1", "question": str(before.id), "nav": "next"}
+    r = first.client.post(
+        f"/attempts/{pid}/answers", data={**data, "choice": v1_choices["request"]}
+    )
+    assert r.status_code == 303
+
     changed = tmp_path / "bank"
     changed.mkdir()
     source = (TEST_BANK / "flask.toml").read_text()
@@ -46,11 +54,40 @@ def test_seed_is_idempotent_and_updates_in_place(app, tmp_path):
     (changed / "quizzes.toml").write_text((TEST_BANK / "quizzes.toml").read_text())
     report = bank.seed(changed)
     assert (report.created, report.updated, report.unchanged) == (0, 1, 5)
-    q = Question.get(Question.slug == "t-single")
-    assert q.version == 2
-    ids_after = {c.text: c.id for c in q.choices}
-    assert ids_after["current_app"] == ids_before["app"]  # stored answers keep their meaning
+    assert bank.seed(changed).updated == 0  # idempotent: no version 3
+    versions = list(Question.select().where(Question.slug == "t-single").order_by(Question.version))
+    assert [(q.id, q.version, q.current) for q in versions] == [
+        (before.id, 1, False),
+        (versions[1].id, 2, True),
+    ]
+    v1, v2 = versions
+    assert {c.text: c.id for c in v1.choices} == v1_choices  # version 1 is untouched
+    assert {c.text for c in v2.choices} == {"g", "request", "current_app"}
+    assert not set(v1_choices.values()) & {c.id for c in v2.choices}  # its own choice rows
+    assert Question.select().where(Question.current == True).count() == 6  # noqa: E712
     assert Quiz.select().count() == 4
+
+    # The attempt in progress still shows and scores version 1 ...
+    html = first.client.get(f"/attempts/{pid}?q=1").get_data(as_text=True)
+    assert f'name="question" value="{v1.id}"' in html
+    assert ">app<" in html and "current_app" not in html
+    r = first.client.post(f"/attempts/{pid}/answers", data={**data, "choice": v1_choices["app"]})
+    assert r.status_code == 303  # answering version 1 after the change still works
+    first.client.post(f"/attempts/{pid}/answers", data={**data, "choice": v1_choices["request"]})
+    assert first.finish(pid).status_code == 303
+    attempt = Attempt.get(Attempt.public_id == pid)
+    assert attempt.question_ids[0] == v1.id and attempt.score == 1.0
+    answer = Answer.get(Answer.attempt == attempt)
+    assert (answer.question_id, answer.correct) == (v1.id, True)
+    result = first.client.get(f"/attempts/{pid}/result").get_data(as_text=True)
+    assert "request" in result and "current_app" not in result
+
+    # ... and a new attempt gets version 2.
+    second = make_candidate()
+    attempt = Attempt.get(Attempt.public_id == second.start("basics"))
+    assert attempt.question_ids[0] == v2.id  # same place in the fixed order
+    html = second.client.get(f"/attempts/{attempt.public_id}?q=1").get_data(as_text=True)
+    assert "current_app" in html
 
 
 def test_shipped_bank_seeds_cleanly_twice(runner):

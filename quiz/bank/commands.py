@@ -9,3 +9,9 @@ from .inspect import check_command, stats_command  # noqa: E402
 
 bank_group.add_command(check_command)
 bank_group.add_command(stats_command)
+
+# `bank import` and `bank export` (native TOML and Moodle GIFT): see transfer.py.
+from .transfer import export_command, import_command  # noqa: E402
+
+bank_group.add_command(import_command)
+bank_group.add_command(export_command)
