@@ -84,6 +84,27 @@ class LiveServer:
                 time.sleep(0.2)
         raise RuntimeError("the server did not answer in time")
 
+    def manage(self, *args: str) -> str:
+        """Run a manage.py command against this server's instance folder."""
+        env = {**os.environ, "QUIZ_INSTANCE_PATH": str(self.instance)}
+        out = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return out.stdout
+
+    def execute(self, sql: str, params: tuple = ()) -> None:
+        """Change the live server's SQLite database (to move a deadline, say)."""
+        import sqlite3
+
+        with sqlite3.connect(self.instance / "quiz.sqlite3") as conn:
+            conn.execute(sql, params)
+
     def query(self, sql: str) -> list[tuple]:
         """Read the live server's SQLite database."""
         import sqlite3
@@ -123,6 +144,39 @@ class Watch:
     def _response(self, response):
         if response.status >= 400 and response.status not in self.expected:
             self.problems.append(f"HTTP {response.status}: {response.url}")
+
+
+def audit(page) -> list[str]:
+    """axe-core's serious and critical accessibility violations on the current page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def scroll_width_at(page, width: int) -> int:
+    """The page's full width when the viewport is `width` pixels wide."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": width, "height": size["height"]})
+    try:
+        return page.evaluate("document.documentElement.scrollWidth")
+    finally:
+        page.set_viewport_size(size)
+
+
+def tab_to(page, selector: str, limit: int = 60) -> None:
+    """Press Tab until the focused element matches `selector` (keyboard-only navigation)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            "(s) => document.activeElement && document.activeElement.matches(s)", selector
+        ):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
 
 
 def screenshot(page, name: str) -> None:

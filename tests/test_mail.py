@@ -87,6 +87,11 @@ def test_invitation_is_delivered_over_smtp(mailing_app, smtp):
     assert Email.get().sent_at is not None
 
 
+def test_the_e_mail_box_is_ticked_by_default(app):
+    html = recruiter_client(app).get("/invitations/new").get_data(as_text=True)
+    assert re.search(r'name="send_email" value="1" checked', html)
+
+
 def test_unchecked_box_sends_nothing(mailing_app, smtp):
     client = recruiter_client(mailing_app)
     invite(client, send="")

@@ -100,9 +100,8 @@ def _quizzes():
 @bp.get("/new")
 @roles_required("recruiter")
 def new():
-    return render_template(
-        "invitations/new.html", quizzes=_quizzes(), errors={}, form={"days": "7"}
-    )
+    form = {"days": "7", "send_email": True}  # e-mailing the link is the usual case
+    return render_template("invitations/new.html", quizzes=_quizzes(), errors={}, form=form)
 
 
 @bp.post("")

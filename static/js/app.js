@@ -41,11 +41,40 @@
               link && link.getAttribute("href"), link && link.textContent);
   });
 
-  function networkError() {
-    showAlert("The connection failed, so your answer was not saved. Check your network and press the button again.");
+  // A question form that could not reach the server is sent again with the same fields
+  // (the answer the candidate gave, and where they wanted to go) until it gets through.
+  var retry = { timer: null, delay: 2000 };
+
+  function resend(form, nav) {
+    retry.timer = null;
+    if (!document.body.contains(form)) { return; }  // the candidate moved on meanwhile
+    // The form's current fields (the latest answer) plus the navigation that was asked for.
+    window.htmx.ajax("POST", form.getAttribute("hx-post"), {
+      source: form, target: "#question", swap: "outerHTML", values: { nav: nav || "stay" }
+    });
   }
-  document.addEventListener("htmx:sendError", function (evt) { if (!isSignal(evt)) { networkError(); } });
-  document.addEventListener("htmx:timeout", function (evt) { if (!isSignal(evt)) { networkError(); } });
+
+  function networkError(evt) {
+    var config = evt.detail.requestConfig;
+    var form = config && config.elt && config.elt.closest && config.elt.closest("#question form");
+    if (!form) {
+      showAlert("The connection failed, so nothing was saved. Check your network and try again.");
+      return;
+    }
+    var seconds = Math.round(retry.delay / 1000);
+    showAlert("No connection: your answer is not saved yet. Trying again in " + seconds +
+              " s; keep this page open.");
+    var nav = config.formData && config.formData.get("nav");
+    if (retry.timer) { clearTimeout(retry.timer); }
+    retry.timer = setTimeout(function () { resend(form, nav); }, retry.delay);
+    retry.delay = Math.min(retry.delay * 2, 30000);
+  }
+
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    if (evt.detail.successful) { retry.delay = 2000; }
+  });
+  document.addEventListener("htmx:sendError", function (evt) { if (!isSignal(evt)) { networkError(evt); } });
+  document.addEventListener("htmx:timeout", function (evt) { if (!isSignal(evt)) { networkError(evt); } });
   document.addEventListener("htmx:beforeRequest", function (evt) { if (!isSignal(evt)) { clearAlerts(); } });
 
   // After a new question is swapped in, move focus to it so keyboard and screen-reader
@@ -61,7 +90,8 @@
   function tick() {
     var nodes = document.querySelectorAll("time[data-deadline]");
     nodes.forEach(function (node) {
-      var left = Math.max(0, Math.floor((Date.parse(node.getAttribute("data-deadline")) - Date.now()) / 1000));
+      // Round up: 0:00 only once the server's deadline has really passed.
+      var left = Math.max(0, Math.ceil((Date.parse(node.getAttribute("data-deadline")) - Date.now()) / 1000));
       var m = Math.floor(left / 60), s = left % 60;
       node.textContent = m + ":" + (s < 10 ? "0" : "") + s;
       if (left === 0) { node.classList.add("over"); }
