@@ -36,14 +36,29 @@ def create_app(config: dict | None = None) -> Flask:
     markup.init_app(app)
     cli.init_app(app)
 
+    from . import static_files
+
+    static_files.init_app(app)
+    if app.config.get("PROXY_FIX"):  # trust N proxies' X-Forwarded-For/-Proto/-Host
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .auth.users import current_user
     from .bank_admin import bp as bank_admin_bp
     from .candidate import bp as candidate_bp
+    from .dashboard import bp as dashboard_bp
+    from .dashboard_analytics import bp as analytics_bp
     from .health import bp as health_bp
     from .invitations import bp as invitations_bp
 
     for blueprint in (candidate_bp, auth_bp, invitations_bp, bank_admin_bp, health_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(analytics_bp)
+    app.register_blueprint(api_bp)
     app.jinja_env.globals["current_user"] = current_user
     return app

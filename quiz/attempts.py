@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from peewee import fn
 
-from . import clock, scoring
+from . import clock, events, scoring
 from .db import database, is_sqlite
 from .models import Answer, Attempt, Choice, Question, Quiz
 from .quizzes import draw
@@ -120,6 +120,7 @@ def finish(attempt: Attempt, threshold: float = 0.6) -> Attempt:
         current.status = "expired" if expired else "submitted"
         current.finished_at = current.deadline if expired else now
         current.save()
+        events.attempt_completed(current)  # listeners write in this transaction
     return current
 
 

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.serving import run_simple
 
 from . import bank, db, sessions
-from .models import ROLES, Attempt, Quiz, User
+from .models import ROLES, Attempt, Question, Quiz, User
 
 
 @click.command("init-db")
@@ -27,6 +28,21 @@ def _seed() -> bank.SeedReport:
     folder = current_app.config.get("BANK_DIR") or bank.BANK_DIR
     with db.database.connection_context():
         return bank.seed(Path(folder))
+
+
+def load_bank_if_empty() -> str:
+    """Create the tables, and load the bank into an empty database only: seeding on every
+    start would undo admins' edits of shipped questions (`manage.py seed` does that on purpose)."""
+    db.create_schema()
+    with db.database.connection_context():
+        count = Question.select().where(Question.current == True).count()  # noqa: E712
+    if count:
+        return (
+            f"Question bank: {count} questions (run `manage.py seed` to apply changes "
+            f"from the shipped bank files)."
+        )
+    r = _seed()
+    return f"Question bank loaded: {r.created} questions, {r.quizzes} quizzes."
 
 
 @click.command("seed")
@@ -68,19 +84,41 @@ def demo_login(instance_path: str) -> tuple[str, str] | None:
         return email, password
 
 
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
+
+
+def gunicorn_argv(host: str, port: int) -> list[str]:
+    """The command `serve --prod` runs: gunicorn with the repository's config file."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(GUNICORN_CONF),
+        "--bind",
+        bind,
+        "quiz:create_app()",
+    ]
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", type=int, help="[default: 5000, or 8000 with --prod]")
 @click.option("--no-seed", is_flag=True, help="Do not create tables and load the bank first.")
-def serve_command(host, port, no_seed):
-    """Run the development server (creates tables and seeds the bank first)."""
+@click.option(
+    "--prod",
+    is_flag=True,
+    help="Run gunicorn with deploy/gunicorn.conf.py (workers, threads, timeouts, access log) "
+    "instead of the development server.",
+)
+def serve_command(host, port, no_seed, prod):
+    """Run the development server, or gunicorn with --prod (creates tables and seeds first)."""
     app = current_app._get_current_object()
+    port = port or (8000 if prod else 5000)
     if not no_seed:
-        r = _seed()
-        click.echo(
-            f"Question bank: {r.created + r.updated + r.unchanged} questions, {r.quizzes} quizzes."
-        )
+        click.echo(load_bank_if_empty())
         login = demo_login(app.instance_path)
         if login:
             click.echo(
@@ -89,6 +127,14 @@ def serve_command(host, port, no_seed):
                 f"deactivate this one)"
             )
     click.echo(f"Instance folder: {app.instance_path}")
+    if prod:
+        if not GUNICORN_CONF.is_file():
+            raise click.ClickException(f"{GUNICORN_CONF} is missing: run from a checkout")
+        db.close_all()  # no pooled connection may outlive this process into gunicorn's
+        argv = gunicorn_argv(host, port)
+        click.echo("+ " + " ".join(argv[1:]))
+        sys.stdout.flush()  # exec discards anything still buffered
+        os.execv(argv[0], argv)  # gunicorn takes this process: signals reach it directly
     click.echo(f"Serving the quiz app on http://{host}:{port}/  (Ctrl+C to stop)")
     # app.run() refuses to start inside a CLI command; the same server, called directly.
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
@@ -219,6 +265,7 @@ def clean_sessions_command():
 
 def init_app(app) -> None:
     from .bank.commands import bank_group
+    from .integration_commands import COMMANDS as integration_commands
 
     app.cli.add_command(bank_group)
     for command in (
@@ -231,5 +278,6 @@ def init_app(app) -> None:
         remind_command,
         purge_command,
         clean_sessions_command,
+        *integration_commands,
     ):
         app.cli.add_command(command)

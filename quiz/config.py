@@ -53,3 +53,8 @@ LEVEL_THRESHOLD = 0.6
 # Connection pool sizes.
 DATABASE_MAX_CONNECTIONS = 32
 DATABASE_STALE_TIMEOUT = 300  # seconds
+
+# Reverse proxies in front of the app (nginx alone: 1). Their X-Forwarded-For, -Proto and -Host
+# then give request.remote_addr (which rate limits count), the scheme and the host. Leave 0
+# when clients reach the app directly: anyone could forge those headers.
+PROXY_FIX = 0

@@ -2,11 +2,15 @@
 
 import logging
 
-from flask import current_app
+from flask import current_app, g, jsonify, request
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
 from peewee import InterfaceError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
+from .db import database
 from .htmx import render
 
 log = logging.getLogger(__name__)
@@ -31,6 +35,11 @@ MESSAGES = {
 CSRF_MESSAGE = (
     "This form has expired or did not come from this site. Reload the page and try again."
 )
+# The session store (Redis) or the database cannot be reached: an outage, not a bug.
+SESSION_ERRORS = (RedisConnectionError, RedisTimeoutError)
+STORAGE_ERRORS = (OperationalError, InterfaceError, StorageError, *SESSION_ERRORS)
+SESSION_FAILED = "quiz.session_store_failed"  # WSGI environ key
+RETRY_AFTER = "5"  # seconds; storage outages are usually short
 
 
 def _page(code: int, description: str | None, link: tuple[str, str] | None = None):
@@ -51,12 +60,82 @@ def handle_csrf(e: CSRFError):
 def handle_database(e: Exception):
     if current_app.testing:
         raise e  # in tests a broken query is a bug to see, not an outage to hide
-    log.error("database unavailable: %s", e)
-    return _page(503, None)
+    return unavailable(e)
+
+
+def unavailable(e: Exception):
+    """503 for a storage outage: a page or fragment (JSON under /api/), one log line, no
+    traceback; the next request tries the storage again, so recovery needs no restart."""
+    log.error("storage unavailable: %s: %s", type(e).__name__, e)
+    if isinstance(e, OperationalError | InterfaceError):
+        drop_connection()
+    if isinstance(e, SESSION_ERRORS):
+        request.environ[SESSION_FAILED] = e  # answer without saving the session
+    g.user = None  # the page must not ask the database who is signed in
+    headers = {"Retry-After": RETRY_AFTER}
+    if request.path.startswith("/api/"):
+        body = {"status": 503, "error": "Service Unavailable", "message": MESSAGES[503][1]}
+        return jsonify(body), 503, headers
+    response = _page(503, None)
+    response.headers.update(headers)
+    return response
+
+
+def drop_connection() -> None:
+    """Close this thread's connection for good instead of returning it to the pool: it may
+    be broken, or opened read-only while the file was, and would fail every later request."""
+    obj = database.obj
+    try:
+        if obj is not None and not obj.is_closed():
+            (obj.manual_close if hasattr(obj, "manual_close") else obj.close)()
+        if hasattr(obj, "close_idle"):
+            obj.close_idle()  # the pool's idle connections date from the outage too
+    except Exception as e:  # closing a broken connection may fail too; it is gone either way
+        log.warning("could not close the failed connection: %s", e)
+
+
+def guard_sessions(app) -> None:
+    """A session store outage becomes an ordinary error of the request.
+
+    Flask opens the session before any handler can catch an error, and saves it after the
+    error page is built: an unreachable Redis would give a bare 500 and a traceback. Here
+    opening fails softly (an empty, never-saved session), and the first before_request hook
+    raises the error where the 503 handler catches it."""
+    interface = app.session_interface
+    plain_open, plain_save = interface.open_session, interface.save_session
+
+    def open_session(app_, req):
+        try:
+            return plain_open(app_, req)
+        except SESSION_ERRORS as e:
+            req.environ[SESSION_FAILED] = e
+            return interface.make_null_session(app_)
+
+    def save_session(app_, session, response):
+        if SESSION_FAILED in request.environ:
+            return  # the store is down: do not fail a second time while answering 503
+        try:
+            plain_save(app_, session, response)
+        except SESSION_ERRORS as e:
+            request.environ[SESSION_FAILED] = e
+            raise
+
+    def session_store_down():
+        e = request.environ.get(SESSION_FAILED)
+        if e is not None:
+            raise e
+
+    interface.open_session, interface.save_session = open_session, save_session
+    app.before_request_funcs.setdefault(None, []).insert(0, session_store_down)
 
 
 def handle_500(e: InternalServerError):
-    log.exception("unhandled error", exc_info=e.original_exception or e)
+    original = e.original_exception
+    if isinstance(original, STORAGE_ERRORS):
+        # Raised where Flask does not look for our handlers (opening or saving the
+        # session happens outside the view): still an outage.
+        return unavailable(original)
+    log.exception("unhandled error", exc_info=original or e)
     try:
         return _page(500, None)
     except Exception:  # the error page itself failed: answer plainly
@@ -68,9 +147,10 @@ def init_app(app) -> None:
         if code not in (500, 503):
             app.register_error_handler(code, handle_http)
     app.register_error_handler(CSRFError, handle_csrf)
-    app.register_error_handler(OperationalError, handle_database)
-    app.register_error_handler(InterfaceError, handle_database)
+    for error in STORAGE_ERRORS:
+        app.register_error_handler(error, handle_database)
     app.register_error_handler(500, handle_500)
+    guard_sessions(app)
 
 
 def fail(code: int, message: str, link: tuple[str, str] | None = None):

@@ -133,7 +133,7 @@ class Attempt(BaseModel):
     candidate_name = CharField(max_length=200, default="")
     candidate_email = CharField(max_length=254, default="")
     question_ids = JSONField()  # the order, frozen at start
-    started_at = DateTimeField(default=clock.now)
+    started_at = DateTimeField(default=clock.now, index=True)
     deadline = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
     status = CharField(max_length=16, default="in_progress", index=True)
@@ -184,4 +184,131 @@ class Email(BaseModel):
     error = TextField(default="")
 
 
-MODELS = [User, Question, Choice, Quiz, Invitation, Attempt, Answer, Event, Email]
+class ApiToken(BaseModel):
+    """A bearer token for the JSON API: it acts as its user (role and visibility). Only the
+    token's SHA-256 is stored; the token itself is shown once."""
+
+    user = ForeignKeyField(User, backref="api_tokens", on_delete="CASCADE")
+    name = CharField(max_length=100, default="")
+    token_hash = CharField(unique=True, max_length=64)
+    created_at = DateTimeField(default=clock.now)
+    last_used_at = DateTimeField(null=True)
+    revoked = BooleanField(default=False)
+
+
+class Webhook(BaseModel):
+    """Where completed attempts are POSTed. The secret signs each body (HMAC-SHA256), so it
+    is kept as is; admins see it once."""
+
+    url = CharField(max_length=500)
+    secret = CharField(max_length=100)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=clock.now)
+
+
+class WebhookDelivery(BaseModel):
+    """One event for one webhook: queued in the transaction that caused it, then sent and
+    retried with backoff until delivered or given up."""
+
+    webhook = ForeignKeyField(Webhook, backref="deliveries", on_delete="CASCADE")
+    attempt = ForeignKeyField(Attempt, null=True, backref="deliveries", on_delete="SET NULL")
+    event = CharField(max_length=40)
+    body = TextField()  # the exact bytes signed and sent, the same on every retry
+    status = CharField(max_length=12, default="pending")  # pending | delivered | failed
+    tries = IntegerField(default=0)
+    next_try_at = DateTimeField(default=clock.now)
+    locked_until = DateTimeField(null=True)  # a sender's claim, so two never send one delivery
+    response_status = IntegerField(null=True)
+    error = TextField(default="")
+    created_at = DateTimeField(default=clock.now)
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("webhook", "attempt", "event"), True),
+            (("status", "next_try_at"), False),
+        )
+
+
+# Quiz statistics (quiz.analytics_store): sufficient statistics kept up to date when an
+# attempt completes, so the analytics page reads a few hundred rows instead of every answer.
+# `first` rows count each candidate's first completed attempt; the others count all of them.
+
+
+# The statistics' cheap checks: completed attempts per quiz (an index-only count), and
+# distinct candidates per quiz (invitations, or browser keys of public attempts).
+Attempt.add_index(Attempt.index(Attempt.quiz, Attempt.status, name="attempt_quiz_status"))
+Attempt.add_index(
+    Attempt.index(
+        Attempt.quiz, Attempt.invitation, Attempt.owner_key, name="attempt_quiz_candidate"
+    )
+)
+
+
+class StatState(BaseModel):
+    """Per quiz: the statistics exist, and how many completed attempts they hold."""
+
+    quiz = ForeignKeyField(Quiz, unique=True, on_delete="CASCADE")
+    completed = IntegerField(default=0)
+    grouped = BooleanField(default=False)  # StatSlot rows are kept (several per group drawn)
+    built_at = DateTimeField(default=clock.now)
+
+
+class StatTotal(BaseModel):
+    """Attempts per (score, max score)."""
+
+    quiz = ForeignKeyField(Quiz, on_delete="CASCADE")
+    first = BooleanField()
+    score = FloatField()
+    max_score = FloatField()
+    count = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("quiz", "first", "score", "max_score"), True),)
+
+
+class StatCell(BaseModel):
+    """Attempts per (question version, its score, the attempt's total)."""
+
+    quiz = ForeignKeyField(Quiz, on_delete="CASCADE")
+    first = BooleanField()
+    question = ForeignKeyField(Question, on_delete="CASCADE")
+    score = FloatField()
+    total = FloatField()
+    count = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("quiz", "first", "question", "score", "total"), True),)
+
+
+class StatSlot(BaseModel):
+    """Sum and sum of squares of the per-attempt score of a (topic, level) group."""
+
+    quiz = ForeignKeyField(Quiz, on_delete="CASCADE")
+    first = BooleanField()
+    slot = CharField(max_length=80)
+    total = FloatField(default=0)
+    squares = FloatField(default=0)
+
+    class Meta:
+        indexes = ((("quiz", "first", "slot"), True),)
+
+
+MODELS = [
+    User,
+    Question,
+    Choice,
+    Quiz,
+    Invitation,
+    Attempt,
+    Answer,
+    Event,
+    Email,
+    ApiToken,
+    Webhook,
+    WebhookDelivery,
+    StatState,
+    StatTotal,
+    StatCell,
+    StatSlot,
+]

@@ -35,7 +35,10 @@ def init_app(app) -> None:
     app.config["SESSION_SERIALIZATION_FORMAT"] = "json"
     if app.config.get("REDIS_URL"):
         app.config["SESSION_TYPE"] = "redis"
-        app.config["SESSION_REDIS"] = redis.Redis.from_url(app.config["REDIS_URL"])
+        # Timeouts: a Redis that hangs must fail the request (503), not hang it.
+        app.config["SESSION_REDIS"] = redis.Redis.from_url(
+            app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2
+        )
     else:
         folder = app.config.get("SESSION_DIR") or str(Path(app.instance_path) / "sessions")
         app.config["SESSION_TYPE"] = "cachelib"

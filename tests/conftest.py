@@ -1,10 +1,12 @@
 """Fixtures in the flaskr style: an app on a SQLite file in tmp_path, a client, a runner."""
 
+import json
 import os
 import re
 from pathlib import Path
 
 import pytest
+from peewee import AutoField, sort_models
 
 from quiz import bank, create_app
 from quiz.db import close_all, create_schema, database
@@ -16,6 +18,67 @@ HX = {"HX-Request": "true"}
 
 # Run the suite on another engine: QUIZ_TEST_DATABASE_URL=postgresql+pool://...
 SERVER_DATABASE = os.environ.get("QUIZ_TEST_DATABASE_URL")
+# ... and keep sessions and rate limits in Redis: QUIZ_TEST_REDIS_URL=redis://127.0.0.1:6379/13.
+# Keys carry this process's prefix and only they are deleted between tests (never a FLUSHDB).
+SERVER_REDIS = os.environ.get("QUIZ_TEST_REDIS_URL")
+REDIS_PREFIX = f"quiz-test-{os.getpid()}-"
+if SERVER_REDIS:
+    # The rate limiter is one object per process and keeps the first app's key prefix, so
+    # every app of this process (even one built without make_app) must use the same one.
+    os.environ.setdefault("QUIZ_RATELIMIT_KEY_PREFIX", REDIS_PREFIX + "limits")
+sqlite_only = pytest.mark.skipif(
+    bool(SERVER_DATABASE), reason="SQLite-specific (the server run uses QUIZ_TEST_DATABASE_URL)"
+)
+file_sessions_only = pytest.mark.skipif(
+    bool(SERVER_REDIS), reason="session files only (the server run keeps sessions in Redis)"
+)
+
+
+def forget_redis_keys(url: str) -> None:
+    """Delete this test process's sessions and rate-limit counters from Redis."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"*{REDIS_PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+_server_tables_created = False
+
+
+def empty_server_database() -> None:
+    """Drop and recreate the tables once per test process (a fresh schema from the models),
+    then empty them before each test: DROP/CREATE or TRUNCATE of every table takes ~0.6 s on
+    PostgreSQL, which made the server run ten minutes long; DELETE takes ~20 ms."""
+    global _server_tables_created
+    with database.connection_context():
+        if not _server_tables_created:
+            database.drop_tables(MODELS, cascade=True)
+            _server_tables_created = True
+            return  # make_app creates them
+        with database.atomic():
+            for model in reversed(sort_models(MODELS)):
+                model.delete().execute()
+            for model in MODELS:  # ids restart at 1, as in a new SQLite file
+                key = model._meta.primary_key
+                if isinstance(key, AutoField):
+                    database.execute_sql(
+                        "SELECT setval(pg_get_serial_sequence(%s, %s), 1, false)",
+                        (model._meta.table_name, key.column_name),
+                    )
+
+
+def stored_session(app, sid: str) -> dict | None:
+    """The server-side session `sid` as the store holds it (file or Redis), or None."""
+    key = app.config.get("SESSION_KEY_PREFIX", "session:") + sid
+    if app.config.get("SESSION_REDIS") is not None:
+        raw = app.config["SESSION_REDIS"].get(key)
+        return None if raw is None else json.loads(raw)
+    return app.config["SESSION_CACHELIB"].get(key)
 
 
 def make_app(tmp_path: Path, **config):
@@ -24,11 +87,15 @@ def make_app(tmp_path: Path, **config):
         "TESTING": True,
         "DATABASE_URL": SERVER_DATABASE or f"sqlite+pool:///{tmp_path / 'test.sqlite3'}",
     }
+    if SERVER_REDIS:
+        settings["REDIS_URL"] = SERVER_REDIS
+        settings["SESSION_KEY_PREFIX"] = REDIS_PREFIX + "session:"
     settings.update(config)
     app = create_app(settings)
+    if SERVER_REDIS and settings["REDIS_URL"] == SERVER_REDIS:
+        forget_redis_keys(SERVER_REDIS)  # a clean session store and rate limits for every test
     if SERVER_DATABASE and settings["DATABASE_URL"] == SERVER_DATABASE:
-        with database.connection_context():
-            database.drop_tables(MODELS, cascade=True)  # a clean database for every test
+        empty_server_database()  # a clean database for every test
     create_schema()
     with database.connection_context():
         bank.seed(config.get("BANK", TEST_BANK))
@@ -114,3 +181,35 @@ def candidate(client):
 def make_candidate(app):
     """Another browser (its own cookie jar)."""
     return lambda: Candidate(app.test_client())
+
+
+def pytest_collection_modifyitems(config, items):
+    """In the server run, skip the browser tests: their live server keeps its own SQLite file."""
+    if not SERVER_DATABASE:
+        return
+    skip = pytest.mark.skip(
+        reason="browser tests drive a live server on its own SQLite file (tests/browser.py); "
+        "they ran in the SQLite run"
+    )
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Leave nothing of this run in Redis."""
+    if SERVER_REDIS:
+        forget_redis_keys(SERVER_REDIS)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright (skipped without it; a failure in CI)."""
+    from browser import CHROMIUM_ARGS, require_chromium
+    from playwright.sync_api import sync_playwright
+
+    path = require_chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

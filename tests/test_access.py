@@ -31,6 +31,43 @@ MATRIX = [
     ("GET", "/bank/users", LOGIN, 403, 403, OK),
     ("POST", "/bank/users", LOGIN, 403, 403, 400),
     ("POST", "/bank/users/{other_user}", LOGIN, 403, 403, OK),
+    ("GET", "/dashboard/", LOGIN, OK, OK, OK),
+    ("GET", "/dashboard/attempts/{mine_attempt}", LOGIN, OK, OK, OK),
+    ("GET", "/dashboard/attempts/{theirs_attempt}", LOGIN, OK, 404, OK),
+    ("GET", "/dashboard/compare", LOGIN, 400, 400, 400),  # no ids: refused
+    ("GET", "/dashboard/compare?ids={mine_attempt}&ids={theirs_attempt}", LOGIN, OK, 404, OK),
+    ("GET", "/dashboard/export/attempts.csv", LOGIN, OK, OK, OK),
+    ("GET", "/dashboard/export/answers.csv", LOGIN, OK, OK, OK),
+    ("GET", "/bank/questions", LOGIN, 403, 403, OK),
+    ("GET", "/bank/questions?q=t-&kind=single&page=2", LOGIN, 403, 403, OK),
+    ("GET", "/bank/questions/new", LOGIN, 403, 403, OK),
+    ("POST", "/bank/questions", LOGIN, 403, 403, 400),  # empty form: validated, refused
+    ("GET", "/bank/questions/t-single/edit", LOGIN, 403, 403, OK),
+    ("GET", "/bank/questions/nope/edit", LOGIN, 403, 403, 404),
+    ("POST", "/bank/questions/t-single/edit", LOGIN, 403, 403, 400),
+    ("POST", "/bank/questions/preview", LOGIN, 403, 403, OK),
+    ("POST", "/bank/questions/t-single/active", LOGIN, 403, 403, 400),  # no active=0/1
+    ("GET", "/bank/quizzes", LOGIN, 403, 403, OK),
+    ("GET", "/bank/quizzes/new", LOGIN, 403, 403, OK),
+    ("POST", "/bank/quizzes", LOGIN, 403, 403, 400),
+    ("GET", "/bank/quizzes/basics/edit", LOGIN, 403, 403, OK),
+    ("POST", "/bank/quizzes/basics/edit", LOGIN, 403, 403, 400),
+    ("POST", "/bank/quizzes/count", LOGIN, 403, 403, OK),
+    ("GET", "/bank/import", LOGIN, 403, 403, OK),
+    ("POST", "/bank/import", LOGIN, 403, 403, 400),  # no file: refused
+    ("GET", "/bank/export", LOGIN, 403, 403, OK),
+    ("GET", "/dashboard/quizzes", LOGIN, OK, 403, OK),
+    ("GET", "/dashboard/quizzes/basics", LOGIN, OK, 403, OK),
+    ("GET", "/dashboard/quizzes/nope", LOGIN, 404, 403, 404),
+    ("POST", "/dashboard/quizzes/basics/recalculate", LOGIN, OK, 403, OK),
+    ("GET", "/bank/api-tokens", LOGIN, 403, 403, OK),
+    ("POST", "/bank/api-tokens", LOGIN, 403, 403, 400),  # no user chosen: refused
+    ("POST", "/bank/api-tokens/999999/revoke", LOGIN, 403, 403, 404),
+    ("GET", "/bank/webhook", LOGIN, 403, 403, OK),
+    ("POST", "/bank/webhook", LOGIN, 403, 403, 400),  # no URL: refused
+    ("POST", "/bank/webhook/rotate", LOGIN, 403, 403, 404),  # no webhook set yet
+    ("GET", "/bank/webhook/deliveries", LOGIN, 403, 403, OK),
+    ("POST", "/bank/webhook/deliveries/999999/retry", LOGIN, 403, 403, 404),
 ]
 
 
@@ -42,7 +79,10 @@ def world(app):
     quiz = Quiz.get(Quiz.slug == "basics")
     mine, _ = service.create(quiz, "Mine", "m@example.com", users["recruiter"])
     theirs, _ = service.create(quiz, "Theirs", "t@example.com", other)
-    return {"mine": mine.id, "theirs": theirs.id, "other_user": other.id}
+    world = {"mine": mine.id, "theirs": theirs.id, "other_user": other.id}
+    for name, invitation in (("mine", mine), ("theirs", theirs)):  # the dashboard's attempts
+        world[f"{name}_attempt"] = service.start(invitation, name, name).public_id
+    return world
 
 
 def client_as(app, role):
@@ -62,7 +102,7 @@ def test_role_by_route(app, world, method, url, expected):
         client = client_as(app, role)
         path = url.format(**world)
         if method == "GET":
-            r = client.get(path)
+            r = client.get(path, buffered=True)  # read streamed downloads to the end
         else:
             page = "/login" if role == "anonymous" else "/"
             data = {"csrf_token": token(client, page), "days": "1", "role": "reviewer"}
@@ -87,7 +127,7 @@ def test_every_staff_route_is_in_the_matrix(app):
     """A new staff route must be added to the matrix above (or this test fails)."""
     covered = {url.split("{")[0].rstrip("/") for _, url, *_ in MATRIX}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("invitations", "bank_admin"):
+        if rule.endpoint.split(".")[0] in ("invitations", "bank_admin", "dashboard", "analytics"):
             prefix = str(rule).split("<")[0].rstrip("/")
             assert prefix in covered, f"{rule} is missing from the access matrix"
 

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import HX, make_app
+from conftest import HX, make_app, sqlite_only
 from flask import abort
 
 from quiz import create_app
@@ -125,6 +125,7 @@ def test_error_pages_full_and_fragment(tmp_path, code, close_db):
     assert "data-error-message" in fragment.get_data(as_text=True)
 
 
+@sqlite_only  # tests/test_stateless.py takes PostgreSQL away instead
 def test_database_down_is_a_503_page(tmp_path, close_db):
     app = make_app(tmp_path, TESTING=False)
     database.obj.close_all()

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from conftest import stored_session
 from werkzeug.security import generate_password_hash
 
 from quiz.models import User
@@ -51,8 +52,7 @@ def test_sign_in_regenerates_the_session_id(client, app):
     assert r.status_code == 303 and r.headers["Location"] == "/invitations"
     after = sid(client)
     assert after and after != before
-    store = app.config["SESSION_CACHELIB"]
-    assert store.get("session:" + before) is None  # the old session is gone from the store
+    assert stored_session(app, before) is None  # the old session is gone from the store
     assert client.get("/bank/users").status_code == 200
 
 
@@ -116,7 +116,7 @@ def test_sign_out_deletes_the_server_side_session(client, app):
     assert client.post("/logout").status_code == 400  # ... with a CSRF token
     r = client.post("/logout", data={"csrf_token": token(client, "/")})
     assert r.status_code == 303
-    assert app.config["SESSION_CACHELIB"].get("session:" + session_id) is None
+    assert stored_session(app, session_id) is None
     assert sid(client) is None
     assert client.get("/bank/users").status_code == 303
 

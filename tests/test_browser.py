@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from browser import CHROMIUM_ARGS, LiveServer, Watch, require_chromium, screenshot
+from browser import LiveServer, Watch, require_chromium, screenshot
 from conftest import TEST_BANK
 
 pytestmark = pytest.mark.browser
@@ -15,17 +15,6 @@ def server(tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("live") / "instance", TEST_BANK)
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def new_page(browser, **options):

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from browser import (
-    CHROMIUM_ARGS,
     LiveServer,
     Watch,
     audit,
@@ -29,17 +28,6 @@ def server(tmp_path_factory):
         live.manage("create-user", email, "--role", role, "--password", PASSWORD)
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

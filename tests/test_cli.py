@@ -65,3 +65,34 @@ def test_readme_quick_start_has_exactly_two_commands():
     assert commands[0].endswith("manage.py serve")
     assert commands[1].endswith("-m pytest")
     assert "README.md" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_serve_loads_the_bank_only_into_an_empty_database(app):
+    """Restarting the server must not undo an admin's edit of a shipped question."""
+    from dataclasses import replace
+
+    from quiz import bank
+    from quiz.cli import load_bank_if_empty
+    from quiz.db import database
+
+    app.config["BANK_DIR"] = str(ROOT / "tests" / "data" / "bank")
+    with app.app_context():
+        assert "Question bank: 6 questions" in load_bank_if_empty()  # the fixture seeded it
+        spec = bank.spec_from_row(bank.current_version("t-single"))
+        with database.atomic():
+            bank.save_question(replace(spec, prompt="Edited by an admin"))
+        load_bank_if_empty()  # what a restart of `serve` does
+        assert bank.current_version("t-single").prompt == "Edited by an admin"
+
+
+def test_serve_loads_the_bank_into_an_empty_database(tmp_path):
+    from quiz import create_app
+    from quiz.cli import load_bank_if_empty
+    from quiz.db import close_all
+
+    app = create_app({"INSTANCE_PATH": tmp_path / "i", "BANK_DIR": str(ROOT / "tests/data/bank")})
+    try:
+        with app.app_context():
+            assert load_bank_if_empty() == "Question bank loaded: 6 questions, 4 quizzes."
+    finally:
+        close_all()

@@ -120,7 +120,7 @@ def test_question_pages_link_the_stylesheet_and_highlight_code(candidate, tmp_pa
     pid = candidate.start()
     html = candidate.client.get(f"/attempts/{pid}?q=4").get_data(as_text=True)
     assert '<pre class="code"><code><span class="highlight"><span class="nb">print</span>' in html
-    assert 'href="/static/css/code.css"' in html and "style=" not in html
+    assert 'href="/static/css/code.css?v=' in html and "style=" not in html  # fingerprinted
     with candidate.client.get("/static/css/code.css") as css:
         assert css.status_code == 200 and b".highlight .k {" in css.data
         assert b"prefers-color-scheme: dark" in css.data

@@ -6,13 +6,14 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import TEST_BANK, make_app
+from conftest import TEST_BANK, file_sessions_only, make_app, sqlite_only
 
 from quiz import bank
 from quiz.db import close_all, create_schema, database
 from quiz.models import Answer, Attempt, Question, Quiz
 
 
+@sqlite_only
 def test_sqlite_pragmas(app):
     with database.connection_context():
         pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
@@ -21,6 +22,7 @@ def test_sqlite_pragmas(app):
         assert pragma("busy_timeout") >= 5000
 
 
+@sqlite_only
 def test_writes_take_the_lock_up_front(app):
     assert database.obj._lock_type == "IMMEDIATE"
 
@@ -112,6 +114,7 @@ def session_files(app) -> list[Path]:
     return [p for p in folder.iterdir() if p.is_file()] if folder.exists() else []
 
 
+@file_sessions_only
 def test_sessions_are_json_files_holding_ids_and_positions(candidate, app):
     pid = candidate.start()
     candidate.client.get(f"/attempts/{pid}?q=3")
@@ -123,10 +126,12 @@ def test_sessions_are_json_files_holding_ids_and_positions(candidate, app):
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
 
 
+@file_sessions_only
 def test_file_store_never_evicts(app):
     assert app.config["SESSION_CACHELIB"]._threshold == 0
 
 
+@file_sessions_only
 def test_one_session_per_browser_not_per_request(candidate, app):
     pid = candidate.start()
     for n in range(1, 7):
@@ -135,6 +140,7 @@ def test_one_session_per_browser_not_per_request(candidate, app):
     assert len(session_files(app)) == 1
 
 
+@file_sessions_only
 def test_clean_sessions_command_removes_expired_files(candidate, app, runner):
     candidate.start()
     (path,) = session_files(app)

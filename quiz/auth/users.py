@@ -83,6 +83,8 @@ def roles_required(*roles: str):
 
 def home_for(user: User) -> str:
     """Where a user lands after signing in."""
+    if user.role == "reviewer":
+        return url_for("dashboard.index")
     if user.role in ("admin", "recruiter"):
         return url_for("invitations.index")
     return url_for("candidate.catalogue")

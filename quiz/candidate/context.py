@@ -100,7 +100,7 @@ class Row:
     topic: str = field(default="")
 
 
-def _outcome(answer: Answer | None, points: int) -> str:
+def outcome(answer: Answer | None, points: int) -> str:
     if answer is None or answer.response is None:
         return "unanswered"
     if answer.correct:
@@ -124,7 +124,7 @@ def result_page(attempt: Attempt, threshold: float) -> dict:
                 describe(q.kind, keys[q.id], response),
                 right_answer(q.kind, keys[q.id]),
                 answer.score if answer else 0.0,
-                _outcome(answer, q.points),
+                outcome(answer, q.points),
                 topic_title(q.topic),
             )
         )

@@ -59,6 +59,8 @@ def start_invited(token):
             errors["consent"] = "Please confirm that you have read how your answers are used."
         if errors:
             return _landing(invitation, None, errors, name, 400)
+        if not summarise(invitation.quiz).count:  # every question switched off meanwhile
+            fail(409, "This quiz has no questions at the moment. Please try again later.")
         attempt = service.start(invitation, ownership.owner_key(create=True), name)
     ownership.grant(attempt)
     if not attempt.open:

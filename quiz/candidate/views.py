@@ -79,7 +79,7 @@ def _position(value: str | None, attempt: Attempt) -> int:
     total = len(attempt.question_ids)
     if value is None:
         return ownership.position(attempt)
-    if not value.isdigit():
+    if not value.isdecimal() or len(value) > 9:
         fail(400, f"The question number must be a whole number from 1 to {total}.")
     n = int(value)
     if not 1 <= n <= total:

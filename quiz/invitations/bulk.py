@@ -6,6 +6,7 @@ from .. import mail
 from ..auth.users import current_user, roles_required
 from ..db import database
 from ..models import Invitation
+from ..parsing import whole_number
 from . import bp, csvfile, service
 from .views import _quizzes, _visible, link_for
 
@@ -25,7 +26,7 @@ def bulk_create():
     errors = []
     if upload is None or not upload.filename:
         errors.append("Choose a CSV file to upload.")
-    if not form["days"].isdigit() or not 1 <= int(form["days"]) <= service.MAX_DAYS:
+    if whole_number(form["days"], 1, service.MAX_DAYS) is None:
         errors.append(f"Enter a whole number of days from 1 to {service.MAX_DAYS}.")
     rows = []
     if not errors:

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from peewee import JOIN
+
 from .. import attempts, clock
 from ..db import database, is_sqlite
 from ..models import Attempt, Invitation, Quiz, User
@@ -9,6 +11,17 @@ from ..security import new_token, token_hash
 
 STATUSES = ("invited", "opened", "started", "completed", "expired", "revoked")
 MAX_DAYS = 90
+
+
+def visible_to(user: User):
+    """The invitations `user` may see: admins all, everyone else their own."""
+    query = (
+        Invitation.select(Invitation, Quiz, User)
+        .join(Quiz)
+        .switch(Invitation)
+        .join(User, on=(Invitation.created_by == User.id), join_type=JOIN.LEFT_OUTER)
+    )
+    return query if user.role == "admin" else query.where(Invitation.created_by == user.id)
 
 
 def create(

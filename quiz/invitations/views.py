@@ -4,28 +4,21 @@ import re
 from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from peewee import JOIN
 
 from .. import attempts, clock, mail
 from ..auth.users import current_user, roles_required
 from ..db import database
 from ..errors import fail
-from ..models import Attempt, Invitation, Quiz, User
+from ..models import Attempt, Invitation, Quiz
+from ..parsing import whole_number
 from . import bp, service
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
 def _visible():
-    """Invitations this user may see."""
-    user = current_user()
-    query = (
-        Invitation.select(Invitation, Quiz, User)
-        .join(Quiz)
-        .switch(Invitation)
-        .join(User, on=(Invitation.created_by == User.id), join_type=JOIN.LEFT_OUTER)
-    )
-    return query if user.role == "admin" else query.where(Invitation.created_by == user.id)
+    """Invitations the signed-in user may see."""
+    return service.visible_to(current_user())
 
 
 def _own(invitation_id: int) -> Invitation:
@@ -85,10 +78,10 @@ def _form_errors(form) -> dict[str, str]:
         errors["email"] = "Enter an e-mail address such as name@example.com."
     if form["quiz"] is None:
         errors["quiz"] = "Choose a quiz."
-    if not (form["days"] or "").isdigit() or not 1 <= int(form["days"]) <= service.MAX_DAYS:
+    if whole_number(form["days"], 1, service.MAX_DAYS) is None:
         errors["days"] = f"Enter a whole number of days from 1 to {service.MAX_DAYS}."
     limit = form["time_limit"]
-    if limit and (not limit.isdigit() or not 1 <= int(limit) <= 600):
+    if limit and whole_number(limit, 1, 600) is None:
         errors["time_limit"] = "Enter minutes from 1 to 600, or leave empty for the quiz's own."
     return errors
 
@@ -178,7 +171,7 @@ def revoke(invitation_id):
 def extend(invitation_id):
     invitation = _own(invitation_id)
     days = request.form.get("days", "7")
-    if not days.isdigit() or not 1 <= int(days) <= service.MAX_DAYS:
+    if whole_number(days, 1, service.MAX_DAYS) is None:
         fail(400, f"Extend by 1 to {service.MAX_DAYS} days.")
     new_expiry = max(invitation.expires_at, clock.now()) + timedelta(days=int(days))
     with database.atomic():
