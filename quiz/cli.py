@@ -243,6 +243,37 @@ def remind_command(after_days):
     )
 
 
+@click.command("demo-data")
+@with_appcontext
+@click.option("--attempts", type=click.IntRange(1, 2_000_000), default=1000, show_default=True)
+@click.option(
+    "--quiz",
+    "slugs",
+    multiple=True,
+    help="A quiz slug (repeatable); default: the level quizzes and Flask foundations.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+def demo_data_command(attempts, slugs, seed):
+    """Add simulated candidates' attempts (for trying the dashboards, and for benchmarks)."""
+    import time
+
+    from . import demo
+
+    db.create_schema()
+    started = time.perf_counter()
+    with db.database.connection_context():
+        if not Quiz.select().exists():
+            bank.seed(Path(current_app.config.get("BANK_DIR") or bank.BANK_DIR))
+        try:
+            r = demo.generate(attempts, slugs or demo.DEFAULT_QUIZZES, seed)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--quiz") from None
+    click.echo(
+        f"Added {r.attempts} attempts, {r.answers} answers, {r.invitations} invitations "
+        f"and {r.events} events in {time.perf_counter() - started:.1f} s."
+    )
+
+
 @click.command("purge")
 @with_appcontext
 @click.option("--days", type=int, default=None, help="Override QUIZ_RETENTION_DAYS.")
@@ -276,6 +307,7 @@ def init_app(app) -> None:
         invite_command,
         close_expired_command,
         remind_command,
+        demo_data_command,
         purge_command,
         clean_sessions_command,
         *integration_commands,
