@@ -70,13 +70,19 @@ def due(attempt: Attempt, now: datetime | None = None) -> bool:
 
 
 def save_answer(
-    attempt: Attempt, question: Question, response: dict | None, flagged: bool, spent: int = 0
-) -> Answer | None:
-    """Score and upsert one answer, committed before returning. Raises AttemptClosed."""
+    attempt: Attempt,
+    question: Question,
+    response: dict | None,
+    flagged: bool,
+    spent: int = 0,
+    choice_keys: list[Key] | None = None,
+) -> None:
+    """Score and upsert one answer, committed before returning. Raises AttemptClosed.
+    `choice_keys`: the question's keys when the caller has them already (saves a query)."""
     now = clock.now()
-    scored = scoring.score_answer(
-        question.kind, question.points, keys([question.id])[question.id], response
-    )
+    if choice_keys is None:
+        choice_keys = keys([question.id])[question.id]
+    scored = scoring.score_answer(question.kind, question.points, choice_keys, response)
     with database.atomic():
         current = _lock(attempt)
         if not current.open or due(current, now):
@@ -93,13 +99,12 @@ def save_answer(
             Answer.update({**values, Answer.time_spent: Answer.time_spent + spent}).where(
                 Answer.attempt == attempt, Answer.question == question
             ).execute()
-            return None
+            return
         row = {Answer.attempt: attempt, Answer.question: question, Answer.time_spent: spent}
         Answer.insert({**row, **values}).on_conflict(
             conflict_target=[Answer.attempt, Answer.question],
             update={**values, Answer.time_spent: Answer.time_spent + spent},
         ).execute()
-    return Answer.get(Answer.attempt == attempt, Answer.question == question)
 
 
 def finish(attempt: Attempt, threshold: float = 0.6) -> Attempt:

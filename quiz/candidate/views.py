@@ -128,7 +128,9 @@ def answer(public_id):
         fail(400, str(e))
     try:
         spent = signals.seconds_since(request.form.get("shown"), attempt, q.id)
-        attempts.save_answer(attempt, q, response, flagged=bool(flag), spent=spent)
+        attempts.save_answer(
+            attempt, q, response, flagged=bool(flag), spent=spent, choice_keys=keys
+        )
     except attempts.AttemptClosed:
         closed = attempts.close_if_due(attempt, _threshold())
         fail(409, TIME_UP if closed.status == "expired" else FINISHED, result_link)
