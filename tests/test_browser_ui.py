@@ -90,10 +90,14 @@ def test_keyboard_only_journey(server, context):
         tab_to(page, "input[type=radio]")
         page.keyboard.press("Space")
         next_question(n)
-    # 5 ordering: each select gets its position by typing the digit.
+    # 5 ordering: each select gets its position with the arrow keys.
     tab_to(page, "select")
     for rank in range(1, 5):
-        page.keyboard.type(str(rank))
+        # Arrow keys, not typed digits: Chromium's type-ahead can join quick keystrokes
+        # across selects ("1" then "2" searched as "12") and leave a duplicate rank.
+        page.keyboard.press("Home")
+        for _ in range(rank):
+            page.keyboard.press("ArrowDown")
         page.keyboard.press("Tab")  # on to the next item's select
     next_question(5)
     # 6 text: type, then Enter submits the form's first button (Review).
