@@ -18,9 +18,23 @@ from .models import ROLES, Attempt, Question, Quiz, User
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create missing tables (safe to run again)."""
+    """Create missing tables and apply pending migrations (safe to run again)."""
     db.create_schema()
     click.echo("Database ready.")
+
+
+@click.command("migrate")
+@with_appcontext
+@click.option("--list", "listing", is_flag=True, help="Show applied and pending; change nothing.")
+def migrate_command(listing):
+    """Bring the schema up to date: pending migrations, missing columns and indexes."""
+    from . import migrations
+
+    if listing:
+        with db.database.connection_context():
+            click.echo("\n".join(migrations.status().lines()))
+    else:
+        click.echo(db.create_schema().summary())
 
 
 def _seed() -> bank.SeedReport:
@@ -301,6 +315,7 @@ def init_app(app) -> None:
     app.cli.add_command(bank_group)
     for command in (
         init_db_command,
+        migrate_command,
         seed_command,
         serve_command,
         create_user_command,

@@ -69,12 +69,13 @@ def init_app(app) -> None:
             database.close()
 
 
-def create_schema() -> None:
-    """Create missing tables and indexes; safe to run again."""
-    from .models import MODELS
+def create_schema():
+    """Create a new database's tables, or bring an older database up to date
+    (quiz.migrations); safe to run again, and from several processes at once."""
+    from . import migrations
 
     with database.connection_context():
-        database.create_tables(MODELS, safe=True)
+        return migrations.migrate()
 
 
 def close_all() -> None:
