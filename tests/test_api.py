@@ -230,6 +230,8 @@ def test_create_invitation_returns_the_link_once(world, app, client):
         ({"quiz": "basics", "name": "A", "email": "a@x.io", "time_limit": 601}, {"time_limit"}),
         ({"quiz": "basics", "name": "A", "email": "a@x.io", "show_score": "yes"}, {"show_score"}),
         ({"quiz": 5, "name": ["A"], "email": None}, {"quiz", "name", "email"}),
+        # A misspelt field is refused, not ignored (found by schemathesis).
+        ({"quiz": "basics", "name": "A", "email": "a@x.io", "show_scor": True}, {"show_scor"}),
     ],
 )
 def test_create_invitation_validates_every_field(world, client, body, fields):

@@ -202,9 +202,7 @@ def _schemas(active: list[str]) -> dict:
     new_invitation = {
         "type": "object",
         "required": ["quiz", "name", "email"],
-        # Unknown fields are not part of the contract (and may not carry NUL characters,
-        # which every endpoint refuses).
-        "additionalProperties": False,
+        "additionalProperties": False,  # an unknown field is refused with 400
         "properties": {
             "quiz": _slug(active),
             "name": {

@@ -201,10 +201,16 @@ def list_invitations():
     return jsonify(result)
 
 
+INVITATION_FIELDS = ("quiz", "name", "email", "days", "time_limit", "show_score")
+
+
 def _invitation_form(data: dict) -> tuple[dict, dict]:
     """Validated values of a new invitation, and the errors by field."""
     fields: dict[str, str] = {}
     values: dict = {}
+    for name in data:
+        if name not in INVITATION_FIELDS:  # a typo must not be ignored silently
+            fields[name[:100]] = "Unknown field."
     text = {"quiz": 120, "name": 200, "email": 254}
     for name, limit in text.items():
         value = data.get(name)
