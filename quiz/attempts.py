@@ -1,13 +1,15 @@
 """Attempts: start, answer, finish, and read back. Models in, models out; no request/session."""
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from peewee import fn
+from flask import current_app, has_app_context
+from peewee import EXCLUDED
 
 from . import clock, events, scoring
-from .db import database, is_sqlite
+from .db import Prepared, database, is_sqlite
 from .models import Answer, Attempt, Choice, Question, Quiz
 from .quizzes import draw
 from .scoring import Key
@@ -36,19 +38,50 @@ def start(quiz: Quiz, owner_key: str, time_limit: int | None = None, **extra) ->
         )
 
 
+# Questions cached per app, by row id. A question row's content and choices never change (an
+# edit stores a new version), so a cached copy stays right; its `active` and `current` flags
+# can go stale and are never read from here. Bounded: the cache empties when it is full.
+CACHE_SIZE = 4096
+
+
+def _cache() -> dict:
+    if not has_app_context():
+        return {}
+    return current_app.extensions.setdefault("quiz.questions", {})
+
+
+def forget_questions() -> None:
+    """Empty this app's question cache (for code that rewrites a row in place: tests only)."""
+    _cache().clear()
+
+
+def content(question_ids: list[int]) -> dict[int, tuple[Question, tuple[Key, ...]]]:
+    """Question id -> (question row, its choices as scoring keys in position order)."""
+    cache = _cache()
+    missing = [i for i in dict.fromkeys(question_ids) if i not in cache]
+    if missing:
+        if len(cache) + len(missing) > CACHE_SIZE:
+            cache.clear()
+        found: dict[int, list[Key]] = {i: [] for i in missing}
+        columns = (Choice.question, Choice.id, Choice.text, Choice.correct, Choice.position)
+        query = Choice.select(*columns).where(Choice.question.in_(missing))
+        for question_id, *key in query.order_by(Choice.position).tuples():
+            found[question_id].append(Key(*key))
+        for q in Question.select().where(Question.id.in_(missing)):
+            cache[q.id] = (q, tuple(found[q.id]))
+    return {i: cache[i] for i in question_ids if i in cache}
+
+
 def questions(attempt: Attempt) -> list[Question]:
     """The attempt's questions in its frozen order."""
-    by_id = {q.id: q for q in Question.select().where(Question.id.in_(attempt.question_ids))}
-    return [by_id[i] for i in attempt.question_ids if i in by_id]
+    loaded = content(attempt.question_ids)
+    return [loaded[i][0] for i in attempt.question_ids if i in loaded]
 
 
-def keys(question_ids: list[int]) -> dict[int, list[Key]]:
+def keys(question_ids: list[int]) -> dict[int, tuple[Key, ...]]:
     """Question id -> its choices as scoring keys, in position order."""
-    result: dict[int, list[Key]] = {i: [] for i in question_ids}
-    query = Choice.select().where(Choice.question.in_(question_ids)).order_by(Choice.position)
-    for c in query:
-        result[c.question_id].append(Key(c.id, c.text, c.correct, c.position))
-    return result
+    loaded = content(question_ids)
+    return {i: loaded[i][1] if i in loaded else () for i in question_ids}
 
 
 def answers(attempt: Attempt) -> dict[int, Answer]:
@@ -63,10 +96,42 @@ def _lock(attempt: Attempt) -> Attempt:
     return (query if is_sqlite() else query.for_update()).get()
 
 
+def _select_state(attempt_id: int):
+    query = Attempt.select(Attempt.id, Attempt.status, Attempt.deadline)
+    query = query.where(Attempt.id == attempt_id)
+    return query if is_sqlite() else query.for_update()
+
+
+_state = Prepared(_select_state)
+
+
 def due(attempt: Attempt, now: datetime | None = None) -> bool:
     """True when an open attempt has passed its deadline."""
     now = now or clock.now()
     return attempt.open and attempt.deadline is not None and now >= attempt.deadline
+
+
+# Insert the answer, or replace the saved one and add the time spent.
+UPSERTED = (
+    Answer.attempt,
+    Answer.question,
+    Answer.response,
+    Answer.correct,
+    Answer.score,
+    Answer.flagged,
+    Answer.answered_at,
+    Answer.time_spent,
+)
+_upsert = Prepared(
+    lambda *values: Answer.insert(dict(zip(UPSERTED, values, strict=True))).on_conflict(
+        conflict_target=[Answer.attempt, Answer.question],
+        update={
+            **{f: getattr(EXCLUDED, f.column_name) for f in UPSERTED[2:-1]},
+            Answer.time_spent: Answer.time_spent + EXCLUDED.time_spent,
+        },
+    ),
+    fields=UPSERTED,
+)
 
 
 def save_answer(
@@ -75,7 +140,7 @@ def save_answer(
     response: dict | None,
     flagged: bool,
     spent: int = 0,
-    choice_keys: list[Key] | None = None,
+    choice_keys: Sequence[Key] | None = None,
 ) -> None:
     """Score and upsert one answer, committed before returning. Raises AttemptClosed.
     `choice_keys`: the question's keys when the caller has them already (saves a query)."""
@@ -84,27 +149,19 @@ def save_answer(
         choice_keys = keys([question.id])[question.id]
     scored = scoring.score_answer(question.kind, question.points, choice_keys, response)
     with database.atomic():
-        current = _lock(attempt)
+        current = _state.first(attempt.id)  # status and deadline, locked as _lock() does
         if not current.open or due(current, now):
             raise AttemptClosed
-        values = {
-            Answer.response: response,
-            Answer.correct: scored.correct,
-            Answer.score: scored.score,
-            Answer.flagged: flagged,
-            Answer.answered_at: now if response else None,
-        }
+        row = (attempt.id, question.id, response, scored.correct, scored.score, flagged)
+        row += (now if response else None, spent)
         if response is None and not flagged:
             # Nothing given: clear an earlier answer if there is one, create nothing.
+            values = dict(zip(UPSERTED[2:-1], row[2:-1], strict=True))
             Answer.update({**values, Answer.time_spent: Answer.time_spent + spent}).where(
                 Answer.attempt == attempt, Answer.question == question
             ).execute()
             return
-        row = {Answer.attempt: attempt, Answer.question: question, Answer.time_spent: spent}
-        Answer.insert({**row, **values}).on_conflict(
-            conflict_target=[Answer.attempt, Answer.question],
-            update={**values, Answer.time_spent: Answer.time_spent + spent},
-        ).execute()
+        _upsert.run(*row)
 
 
 def finish(attempt: Attempt, threshold: float = 0.6) -> Attempt:
@@ -152,15 +209,23 @@ class Progress:
     flagged: int
 
 
-def progress(attempt: Attempt) -> Progress:
-    """How many questions there are, are answered and are flagged."""
-    row = (
-        Answer.select(
-            fn.COUNT(Answer.response).alias("answered"),
-            fn.SUM(Answer.flagged.cast("integer")).alias("flagged"),
-        )
-        .where(Answer.attempt == attempt)
-        .dicts()
-        .get()
+_states = Prepared(
+    lambda attempt_id: (
+        Answer.select(Answer.question, Answer.response, Answer.flagged)
+        .where(Answer.attempt == attempt_id)
+        .tuples()
     )
-    return Progress(len(attempt.question_ids), row["answered"] or 0, int(row["flagged"] or 0))
+)
+
+
+def states(attempt: Attempt) -> dict[int, tuple[dict | None, bool]]:
+    """Question id -> (saved response or None, flagged) for the attempt's saved answers."""
+    return {q: (r, bool(f)) for q, r, f in _states(attempt.id)}
+
+
+def progress(attempt: Attempt, saved: dict | None = None) -> Progress:
+    """How many questions there are, are answered and are flagged (`saved`: from states())."""
+    saved = states(attempt) if saved is None else saved
+    answered = sum(1 for response, _ in saved.values() if response is not None)
+    flagged = sum(1 for _, flag in saved.values() if flag)
+    return Progress(len(attempt.question_ids), answered, flagged)

@@ -1,10 +1,14 @@
 """Which questions a quiz asks, and how it is described in the catalogue."""
 
+import json
 import math
 import random
+import time
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from flask import current_app, has_app_context
 from peewee import fn
 
 from .bank import topic_title
@@ -63,7 +67,7 @@ def active_rows() -> list[Row]:
         Question.current == True,  # noqa: E712 (a SQL expression)
         Question.active == True,  # noqa: E712
     )
-    rows = [Row(q.id, q.slug, q.topic, q.level, first[q.slug]) for q in query]
+    rows = [Row(i, slug, topic, level, first[slug]) for i, slug, topic, level in query.tuples()]
     return sorted(rows, key=lambda r: r.first)
 
 
@@ -81,6 +85,54 @@ class Summary:
     topics: list[str]
     levels: list[str]
     minutes: int
+
+
+# How long a worker keeps what the public catalogue shows. The catalogue is the same page for
+# every visitor and computing it reads every active question; another worker may show a bank
+# or quiz edit up to this many seconds late (the worker that made it forgets at once).
+# Starting an attempt always reads the bank afresh.
+LISTING_SECONDS = 5.0
+
+
+@dataclass
+class _Listing:
+    expires: float
+    rows: list[Row]
+    summaries: dict = field(default_factory=dict)
+    pages: dict = field(default_factory=dict)
+
+
+def _listing() -> _Listing:
+    now = time.monotonic()
+    cached = current_app.extensions.get("quiz.listing")
+    if cached is None or cached.expires <= now:
+        cached = _Listing(now + LISTING_SECONDS, active_rows())
+        current_app.extensions["quiz.listing"] = cached
+    return cached
+
+
+def listing(quiz: Quiz) -> Summary:
+    """summarise(quiz) for the public pages, from this worker's short-lived cache."""
+    summaries = _listing().summaries
+    key = (quiz.id, json.dumps(quiz.selection, sort_keys=True), quiz.time_limit)
+    if key not in summaries:
+        summaries[key] = summarise(quiz, rows=_listing().rows)
+    return summaries[key]
+
+
+def shared_page(name: str, build: Callable[[], str]) -> str:
+    """A page that is the same for every visitor without a session, built at most once per
+    LISTING_SECONDS by this worker."""
+    pages = _listing().pages
+    if name not in pages:
+        pages[name] = build()
+    return pages[name]
+
+
+def forget_listing() -> None:
+    """Drop this worker's cached listing and pages (after the bank or a quiz changed)."""
+    if has_app_context():
+        current_app.extensions.pop("quiz.listing", None)
 
 
 def summarise(quiz: Quiz, rows: list[Row] | None = None) -> Summary:

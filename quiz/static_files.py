@@ -9,7 +9,7 @@ import hashlib
 import os
 import threading
 
-from flask import request
+from flask import request, url_for
 from werkzeug.security import safe_join
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -19,13 +19,17 @@ SHORT = "public, max-age=300"
 class Fingerprints:
     """Content hashes of the files in a static folder, computed once per file version."""
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, watch: bool = True):
         self.folder = folder
+        self.watch = watch
         self._hashes: dict[str, tuple[tuple[int, int], str]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, filename: str) -> str | None:
         """The first 12 hex digits of the file's SHA-256, or None when there is no such file."""
+        known = self._hashes.get(filename)
+        if known and not self.watch:
+            return known[1]
         path = safe_join(self.folder, filename)
         if path is None:
             return None
@@ -33,10 +37,10 @@ class Fingerprints:
             st = os.stat(path)
         except OSError:
             return None
-        # A stat per URL (about a microsecond) keeps the hash right when a file is edited
+        # With `watch` (debug mode), a stat per URL keeps the hash right when a file is edited
         # while the development server runs; the file is read again only when it changed.
+        # Without it, a file's hash is computed once: production restarts to deploy.
         version = (st.st_mtime_ns, st.st_size)
-        known = self._hashes.get(filename)
         if known and known[0] == version:
             return known[1]
         with open(path, "rb") as f:
@@ -50,7 +54,7 @@ def init_app(app) -> None:
     """Fingerprint every static URL the app builds and set the static files' cache headers."""
     if not app.static_folder:
         return
-    fingerprints = Fingerprints(app.static_folder)
+    fingerprints = Fingerprints(app.static_folder, watch=app.debug)
     app.extensions["static_fingerprints"] = fingerprints
 
     @app.url_defaults
@@ -59,6 +63,19 @@ def init_app(app) -> None:
             digest = fingerprints(values["filename"])
             if digest:
                 values["v"] = digest
+
+    urls: dict[tuple[str, str], str] = {}
+
+    @app.template_global()
+    def static_url(filename: str) -> str:
+        """url_for('static', filename=...), built once per file (each page links five)."""
+        key = (request.script_root, filename)
+        url = urls.get(key)
+        if url is None:
+            url = url_for("static", filename=filename)
+            if not fingerprints.watch:
+                urls[key] = url
+        return url
 
     @app.after_request
     def _static_cache(response):

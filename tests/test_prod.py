@@ -155,6 +155,15 @@ def test_a_changed_file_gets_a_new_hash(tmp_path):
     assert fingerprints("../outside.css") is None
 
 
+def test_production_hashes_a_file_once(tmp_path):
+    """Without debug mode there is no stat per URL: a deployment restarts the workers."""
+    (tmp_path / "a.css").write_text("body { color: red }")
+    fingerprints = Fingerprints(str(tmp_path), watch=False)
+    first = fingerprints("a.css")
+    (tmp_path / "a.css").write_text("body { color: blue }")
+    assert fingerprints("a.css") == first
+
+
 # --- ProxyFix ----------------------------------------------------------------------------------
 
 

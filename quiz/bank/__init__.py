@@ -162,6 +162,9 @@ def save_question(spec: Spec) -> str:
     A changed question never alters the stored row: version n + 1 is inserted with its own
     choices and version n stops being current, so attempts keep the version they were given.
     """
+    from ..quizzes import forget_listing  # quizzes imports this module
+
+    forget_listing()
     with database.atomic():
         question = current_version(spec.slug)
         if question is None:
@@ -227,6 +230,9 @@ def quiz_values(z: dict) -> dict:
 
 def save_quiz(z: dict) -> str:
     """Insert or update a quiz by slug (quizzes are settings, not versioned)."""
+    from ..quizzes import forget_listing
+
+    forget_listing()
     values = quiz_values(z)
     quiz = Quiz.get_or_none(Quiz.slug == z["slug"])
     if quiz is None:

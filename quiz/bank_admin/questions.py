@@ -13,6 +13,7 @@ from ..errors import fail
 from ..htmx import go, render
 from ..models import KINDS, LEVELS, Question
 from ..parsing import whole_number
+from ..quizzes import forget_listing
 from ..responses import right_answer
 from ..scoring import Key
 from . import bp
@@ -198,6 +199,7 @@ def switch_question(slug):
     with database.atomic():
         question = _current(slug)
         Question.update(active=active).where(Question.id == question.id).execute()
+    forget_listing()
     flash(f"{slug} is {'active again' if active else 'deactivated: new attempts skip it'}.")
     back = safe_next(request.form.get("next")) or url_for(".questions")
     return go(back)

@@ -1,6 +1,7 @@
 """What the candidate templates show, built from an attempt (no request handling here)."""
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import attempts, clock
@@ -21,7 +22,9 @@ class Item:
     rank: int | None = None
 
 
-def display_items(attempt: Attempt, question: Question, keys: list[Key], response) -> list[Item]:
+def display_items(
+    attempt: Attempt, question: Question, keys: Sequence[Key], response
+) -> list[Item]:
     response = response or {}
     if question.kind == "ordering":
         order = response.get("order") or []
@@ -41,10 +44,10 @@ def display_items(attempt: Attempt, question: Question, keys: list[Key], respons
 
 def question_page(attempt: Attempt, n: int) -> dict:
     """Context for question `n` (1-based) of an open attempt."""
-    question = Question.get_by_id(attempt.question_ids[n - 1])
-    keys = attempts.keys([question.id])[question.id]
-    saved = Answer.get_or_none(Answer.attempt == attempt, Answer.question == question)
-    response = saved.response if saved else None
+    question_id = attempt.question_ids[n - 1]
+    question, keys = attempts.content([question_id])[question_id]
+    saved = attempts.states(attempt)
+    response, flagged = saved.get(question.id, (None, False))
     return {
         "attempt": attempt,
         "quiz": attempt.quiz,
@@ -53,8 +56,8 @@ def question_page(attempt: Attempt, n: int) -> dict:
         "topic": topic_title(question.topic),
         "items": display_items(attempt, question, keys, response),
         "text_answer": (response or {}).get("text", ""),
-        "flagged": bool(saved and saved.flagged),
-        "progress": attempts.progress(attempt),
+        "flagged": flagged,
+        "progress": attempts.progress(attempt, saved),
         "time_left": time_left(attempt),
         "shown": signals.shown_stamp(attempt, question.id),
     }

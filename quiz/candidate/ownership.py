@@ -2,8 +2,9 @@
 
 from flask import session
 
+from ..db import Prepared
 from ..errors import fail
-from ..models import Attempt
+from ..models import Attempt, Quiz
 from ..security import new_token, same, token_hash
 
 NOT_FOUND = "There is no attempt at this address. Check the link, or start the quiz again."
@@ -26,10 +27,15 @@ def grant(attempt: Attempt) -> None:
         session["granted"] = [*granted[-19:], attempt.public_id]
 
 
+_by_public_id = Prepared(
+    lambda public_id: Attempt.select(Attempt, Quiz).join(Quiz).where(Attempt.public_id == public_id)
+)
+
+
 def load(public_id: str) -> Attempt:
     """The attempt if this browser owns it or holds its invitation; a 404 otherwise (never
     reveal that it exists)."""
-    attempt = Attempt.get_or_none(Attempt.public_id == public_id[:64])
+    attempt = _by_public_id.first(public_id[:64])
     if attempt is None:
         fail(404, NOT_FOUND)
     key = owner_key()

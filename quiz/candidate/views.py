@@ -1,12 +1,13 @@
 """Candidate routes. Every write is committed before the response is built."""
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 
 from .. import attempts
+from ..db import Prepared
 from ..errors import fail
 from ..htmx import go, render, wants_fragment
-from ..models import Attempt, Question, Quiz
-from ..quizzes import active_rows, summarise
+from ..models import Attempt, Quiz
+from ..quizzes import listing, shared_page, summarise
 from ..responses import InvalidAnswer, parse_response
 from . import bp, context, ownership, signals
 
@@ -30,34 +31,48 @@ def _public_quiz(slug: str) -> Quiz:
     return quiz
 
 
+# The queries of the catalogue, compiled once (see db.Prepared).
+_public_quizzes = Prepared(
+    lambda public, active: (
+        Quiz.select().where(Quiz.public == public, Quiz.active == active).order_by(Quiz.title)
+    )
+)
+_attempts_of = Prepared(
+    lambda key, status: (
+        Attempt.select(Attempt, Quiz)
+        .join(Quiz)
+        .where(Attempt.owner_key == key, Attempt.status == status)
+        .order_by(Attempt.started_at)
+    )
+)
+
+
 def _ongoing(quiz: Quiz | None = None) -> list[tuple[Attempt, int]]:
     """This browser's attempts in progress, each with the question it was on."""
     key = ownership.owner_key()
     if key is None:
         return []
-    query = (
-        Attempt.select(Attempt, Quiz)
-        .join(Quiz)
-        .where(Attempt.owner_key == key, Attempt.status == "in_progress")
-    )
-    if quiz is not None:
-        query = query.where(Attempt.quiz == quiz)
-    found = [attempts.close_if_due(a, _threshold()) for a in query.order_by(Attempt.started_at)]
+    found = [a for a in _attempts_of(key, "in_progress") if quiz is None or a.quiz_id == quiz.id]
+    found = [attempts.close_if_due(a, _threshold()) for a in found]
     return [(a, ownership.position(a)) for a in found if a.open]
+
+
+def _catalogue_html() -> str:
+    items = [(q, listing(q)) for q in _public_quizzes(True, True)]
+    return render_template("candidate/catalogue.html", quizzes=items, ongoing=_ongoing())
 
 
 @bp.get("/")
 def catalogue():
-    rows = active_rows()
-    quizzes = Quiz.select().where(Quiz.public == True, Quiz.active == True).order_by(Quiz.title)  # noqa: E712
-    items = [(q, summarise(q, rows)) for q in quizzes]
-    return render("candidate/catalogue.html", quizzes=items, ongoing=_ongoing())
+    if not session:  # a first visit: no attempts, no sign-in, no messages, no form token
+        return shared_page("catalogue", _catalogue_html)
+    return _catalogue_html()
 
 
 @bp.get("/quizzes/<slug>")
 def quiz_page(slug):
     quiz = _public_quiz(slug)
-    return render("candidate/quiz.html", quiz=quiz, summary=summarise(quiz), ongoing=_ongoing(quiz))
+    return render("candidate/quiz.html", quiz=quiz, summary=listing(quiz), ongoing=_ongoing(quiz))
 
 
 @bp.post("/quizzes/<slug>/start")
@@ -119,9 +134,8 @@ def answer(public_id):
     flag = request.form.getlist("flag")
     if nav not in NAV or flag not in ([], ["1"]):
         fail(400, "The form sent an unexpected value. Reload the page and try again.")
-    q = Question.get_by_id(int(question_id))
+    q, keys = attempts.content([int(question_id)])[int(question_id)]
     fields = {name: request.form.getlist(name) for name in request.form}
-    keys = attempts.keys([q.id])[q.id]
     try:
         response = parse_response(q.kind, keys, fields, current_app.config["MAX_TEXT_ANSWER"])
     except InvalidAnswer as e:
