@@ -10,6 +10,7 @@ See bench/README.md for what is measured and how to read the figures.
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -127,14 +128,23 @@ def _start(c: Client) -> tuple[str, str]:
     return public_id, csrf(expect(status, text, "first question"))
 
 
-def prep_catalogue(c: Client):
-    return lambda: c.get("/")
+@dataclass(frozen=True)
+class Request:
+    """What a connection sends again and again once it is prepared."""
+
+    method: str
+    path: str
+    form: dict | None = None
+    headers: dict = field(default_factory=dict)
 
 
-def prep_question(c: Client):
+def prep_catalogue(c: Client) -> Request:
+    return Request("GET", "/")
+
+
+def prep_question(c: Client) -> Request:
     public_id, _ = _start(c)
-    path = f"/attempts/{public_id}?q=1"
-    return lambda: c.get(path)
+    return Request("GET", f"/attempts/{public_id}?q=1")
 
 
 def prep_answer(c: Client):
@@ -154,8 +164,7 @@ def prep_answer(c: Client):
                 "HX-Target": "question",
                 "X-CSRFToken": token,
             }
-            path = f"/attempts/{public_id}/answers"
-            return lambda: c.post(path, form, headers=headers)
+            return Request("POST", f"/attempts/{public_id}/answers", form, headers)
     raise RuntimeError(f"no single-choice question in {QUIZ}")
 
 
@@ -166,7 +175,7 @@ def prep_result(c: Client):
         raise RuntimeError(f"finish: HTTP {status}: {text[:200]}")
     path = f"/attempts/{public_id}/result"
     expect(*c.get(path)[:2], "result page")
-    return lambda: c.get(path)
+    return Request("GET", path)
 
 
 def sign_in(c: Client):
@@ -178,24 +187,25 @@ def sign_in(c: Client):
         raise RuntimeError(f"sign in: HTTP {status}: {text[:200]}")
 
 
-def prep_dashboard(c: Client):
+def prep_dashboard(c: Client) -> Request:
     sign_in(c)
-    return lambda: c.get("/dashboard/")
+    return Request("GET", "/dashboard/")
 
 
-def prep_analytics(c: Client):
+def prep_analytics(c: Client) -> Request:
     sign_in(c)
-    path = f"/dashboard/quizzes/{QUIZ}"
-    return lambda: c.get(path)
+    return Request("GET", f"/dashboard/quizzes/{QUIZ}")
 
 
+# (name, preparation, who): candidates arrive in crowds (an invitation sent to 2,000 people),
+# reviewers are a few people at a time, so their pages are measured with fewer connections.
 SCENARIOS = [
-    ("catalogue", prep_catalogue),
-    ("question page", prep_question),
-    ("answer (htmx)", prep_answer),
-    ("result page", prep_result),
-    ("dashboard", prep_dashboard),
-    ("analytics", prep_analytics),
+    ("catalogue", prep_catalogue, "candidates"),
+    ("question page", prep_question, "candidates"),
+    ("answer (htmx)", prep_answer, "candidates"),
+    ("result page", prep_result, "candidates"),
+    ("dashboard", prep_dashboard, "reviewers"),
+    ("analytics", prep_analytics, "reviewers"),
 ]
 
 
@@ -206,6 +216,8 @@ SCENARIOS = [
 class Result:
     name: str
     engine: str
+    connections: int = 0
+    cpu_ms: float = 0.0  # the server workers' CPU time per measured request
     latencies: list = field(default_factory=list)
     errors: int = 0
     statuses: dict = field(default_factory=dict)
@@ -228,53 +240,191 @@ def ok(status) -> bool:
     return isinstance(status, int) and 200 <= status < 300
 
 
-def measure(name, engine, port, prepare, connections, duration) -> Result:
-    """`connections` threads, each with its own keep-alive connection, for `duration` seconds."""
-    result = Result(name, engine)
-    lock = threading.Lock()
-    box = {}
-    # The clock starts when every connection is prepared (the barrier's action runs once).
-    ready = threading.Barrier(connections + 1, action=lambda: box.update(start=time.perf_counter()))
-    failures = []
+class Wire:
+    """The measured loop's HTTP client: one keep-alive socket, the request's bytes built once
+    (again when the server changes a cookie) and just enough parsing to read the status, the
+    cookies and the body. http.client parses every response's headers with the email package:
+    as the load generator shares the 2 CPUs with the servers, its own cost per request must be
+    small next to the cheapest request measured (the baseline's)."""
 
-    def worker():
-        client = Client(port)
+    def __init__(self, port: int, request: Request, cookies: dict):
+        self.port, self.request, self.cookies = port, request, dict(cookies)
+        self.sock = None
+        self.data = b""
+        self._build()
+
+    def _build(self):
+        r = self.request
+        headers = {"Host": f"{HOST}:{self.port}", **r.headers}
+        body = b""
+        if r.form is not None:
+            body = urllib.parse.urlencode(r.form, doseq=True).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Content-Length"] = str(len(body))
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        head = f"{r.method} {r.path} HTTP/1.1\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in headers.items()
+        )
+        self.data = (head + "\r\n").encode("latin-1") + body
+
+    def send(self) -> int:
+        if self.sock is None:
+            self.sock = socket.create_connection((HOST, self.port), timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.sendall(self.data)
+        buf = b""
+        while (end := buf.find(b"\r\n\r\n")) < 0:
+            buf += self._recv()
+        lines = buf[:end].decode("latin-1").split("\r\n")
+        body = buf[end + 4 :]
+        status, length, close = int(lines[0].split(" ", 2)[1]), None, False
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name, value = name.lower(), value.strip()
+            if name == "content-length":
+                length = int(value)
+            elif name == "set-cookie":
+                key, _, val = value.split(";", 1)[0].partition("=")
+                if self.cookies.get(key) != val:
+                    self.cookies[key] = val
+                    self._build()
+            elif name == "connection":
+                close = value.lower() == "close"
+        if length is None:
+            raise http.client.HTTPException("a response without Content-Length")
+        while len(body) < length:
+            body += self._recv()
+        if close:
+            self.close()
+        return status
+
+    def _recv(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+GENERATORS = 2  # load generator processes (the machine has 2 cores)
+
+
+def _connection(port, prepare, go, box, out):
+    """One connection (a thread of a generator process): prepare, then send back to back."""
+    client = Client(port)
+    try:
+        request = prepare(client)
+        wire = Wire(port, request, client.cookies)
+    except Exception as e:  # noqa: BLE001  (reported, the run goes on)
+        out["failures"].append(f"{type(e).__name__}: {e}")
+        wire = None
+    finally:
+        client.close()
+    out["ready"].wait()
+    go.wait()
+    if wire is None:
+        return
+    start, deadline = box["start"], box["start"] + box["duration"]
+    latencies, statuses = [], {}
+    now = time.perf_counter()
+    while now < deadline:
         try:
-            try:
-                send = prepare(client)
-            except Exception as e:  # noqa: BLE001  (reported, the run goes on)
-                failures.append(f"{type(e).__name__}: {e}")
-                send = None
-            ready.wait()
-            if send is None:
-                return
-            deadline = box["start"] + duration
-            latencies, statuses = [], {}
-            now = time.perf_counter()
-            while now < deadline:
-                try:
-                    status = send()[0]
-                except (OSError, http.client.HTTPException) as e:
-                    status = type(e).__name__
-                    client.close()
-                end = time.perf_counter()
-                latencies.append(end - now)
-                statuses[status] = statuses.get(status, 0) + 1
-                now = end
-            with lock:
-                result.latencies.extend(latencies)
-                for status, count in statuses.items():
-                    result.statuses[status] = result.statuses.get(status, 0) + count
-        finally:
-            client.close()
+            status = wire.send()
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            status = type(e).__name__
+            wire.close()
+        end = time.perf_counter()
+        if now >= start:  # requests before the start are the warm-up
+            latencies.append(end - now)
+            statuses[status] = statuses.get(status, 0) + 1
+        now = end
+    with out["lock"]:
+        out["latencies"].extend(latencies)
+        out["last"] = max(out["last"], now)
+        for status, count in statuses.items():
+            out["statuses"][status] = out["statuses"].get(status, 0) + count
+    wire.close()
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
+
+def _generator(port, prepare, connections, duration, go, start, pipe):
+    """A load generator process: its share of the connections, one thread each."""
+    out = {
+        "ready": threading.Barrier(connections + 1),
+        "lock": threading.Lock(),
+        "failures": [],
+        "latencies": [],
+        "statuses": {},
+        "last": 0.0,
+    }
+    local_go = threading.Event()
+    box = {"duration": duration}
+    threads = [
+        threading.Thread(target=_connection, args=(port, prepare, local_go, box, out), daemon=True)
+        for _ in range(connections)
+    ]
     for t in threads:
         t.start()
-    ready.wait(timeout=300)
+    out["ready"].wait(timeout=300)
+    pipe.send("ready")
+    go.wait(timeout=300)
+    box["start"] = start.value
+    local_go.set()
     for t in threads:
-        t.join(timeout=duration + 60)
-    result.seconds = time.perf_counter() - box["start"]
+        t.join(timeout=duration + 120)
+    pipe.send({k: out[k] for k in ("failures", "latencies", "statuses", "last")})
+    pipe.close()
+
+
+def measure(server, name, engine, prepare, connections, duration, warmup=1.0) -> Result:
+    """`connections` keep-alive connections, spread over GENERATORS processes, sending requests
+    back to back for `warmup` seconds (not counted) and then `duration` seconds. The workers'
+    CPU time is read when the clock starts and after the last request."""
+    port = server.port
+    ctx = multiprocessing.get_context("fork")
+    go, start = ctx.Event(), ctx.Value("d", 0.0)
+    shares = [connections // GENERATORS + (i < connections % GENERATORS) for i in range(GENERATORS)]
+    procs, pipes = [], []
+    for share in filter(None, shares):
+        ours, theirs = ctx.Pipe(duplex=False)
+        proc = ctx.Process(
+            target=_generator, args=(port, prepare, share, duration, go, start, theirs)
+        )
+        proc.start()
+        theirs.close()
+        procs.append(proc)
+        pipes.append(ours)
+    result = Result(name, engine, connections)
+    try:
+        for pipe in pipes:  # every connection is prepared: the clock can start
+            if not pipe.poll(300) or pipe.recv() != "ready":
+                raise RuntimeError("a load generator did not get ready")
+        start.value = time.perf_counter() + warmup
+        go.set()
+        time.sleep(max(0.0, start.value - time.perf_counter()))
+        cpu_before = server.workers_cpu_seconds()
+        failures, last = [], start.value
+        for pipe in pipes:
+            if not pipe.poll(warmup + duration + 180):
+                raise RuntimeError("a load generator did not report")
+            report = pipe.recv()
+            failures += report["failures"]
+            result.latencies.extend(report["latencies"])
+            last = max(last, report["last"])
+            for status, count in report["statuses"].items():
+                result.statuses[status] = result.statuses.get(status, 0) + count
+        cpu = server.workers_cpu_seconds() - cpu_before
+    finally:
+        for proc in procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+    result.seconds = last - start.value
+    result.cpu_ms = 1000 * cpu / len(result.latencies) if result.latencies else 0.0
     result.errors = sum(n for s, n in result.statuses.items() if not ok(s))
     if failures:
         result.failure = (
@@ -326,9 +476,9 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError(f"{path} did not answer 200 within {timeout:.0f} s; see {self.log}")
 
-    def workers_rss_mb(self) -> list[float]:
-        """Resident memory of each worker process (children of the master), from /proc."""
-        sizes = []
+    def workers(self) -> list[Path]:
+        """The /proc folders of the worker processes (children of the master)."""
+        found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -336,8 +486,31 @@ class Server:
                 status = (entry / "status").read_text()
             except OSError:
                 continue
+            if f"\nPPid:\t{self.proc.pid}\n" in status:
+                found.append(entry)
+        return found
+
+    def workers_cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far."""
+        total = 0
+        for entry in self.workers():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def workers_rss_mb(self) -> list[float]:
+        """Resident memory of each worker process, from /proc."""
+        sizes = []
+        for entry in self.workers():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
             fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if fields.get("PPid", "").strip() == str(self.proc.pid) and "VmRSS" in fields:
+            if "VmRSS" in fields:
                 sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
         return sizes
 
@@ -392,8 +565,8 @@ def pg_admin(sql: str):
         conn.close()
 
 
-def run_app(engine, env, folder, args, baseline_rps, results):
-    """Seed, load demo data, start our app and measure every scenario."""
+def run_app(engine, env, folder, args, baseline_rps, results, extras):
+    """Seed, load demo data, start our app, measure every scenario and the CSV export."""
     t0 = time.monotonic()
     manage(env, "init-db")
     manage(env, "seed")
@@ -402,21 +575,68 @@ def run_app(engine, env, folder, args, baseline_rps, results):
     print(f"  [{engine}] seeded, {args.attempts} demo attempts in {time.monotonic() - t0:.0f} s")
     server = Server("quiz:create_app()", env, folder / f"gunicorn-{engine}.log", "/healthz")
     try:
-        for name, prepare in SCENARIOS:
-            r = measure(name, engine, server.port, prepare, args.connections, args.duration)
+        for name, prepare, who in SCENARIOS:
+            connections = args.connections if who == "candidates" else args.reviewers
+            r = measure(server, name, engine, prepare, connections, args.duration)
             results.append(r)
             show(r, baseline_rps)
+        export = export_check(server)
+        print(
+            f"  [{engine}] CSV export of every attempt: {export['lines']} lines, "
+            f"{export['mb']:.1f} MB in {export['seconds']:.1f} s, "
+            f"worker memory at most {export['peak_worker_rss_mb']:.0f} MB while streaming"
+        )
         rss = server.workers_rss_mb()
         print(f"  [{engine}] worker memory after the run: " + ", ".join(f"{m:.0f} MB" for m in rss))
+        extras[engine] = {"csv_export": export, "worker_rss_mb": [round(m, 1) for m in rss]}
     finally:
         server.stop()
+
+
+def export_check(server: Server) -> dict:
+    """Download /dashboard/export/attempts.csv (every attempt) as a reviewer, reading it as it
+    streams, while another thread samples the workers' resident memory every 20 ms."""
+    client = Client(server.port)
+    sign_in(client)
+    peak, done = [0.0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max([peak[0], *server.workers_rss_mb()])
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=300)
+        conn.request("GET", "/dashboard/export/attempts.csv", headers={"Cookie": cookie})
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise RuntimeError(f"CSV export: HTTP {resp.status}")
+        size = lines = 0
+        while chunk := resp.read(1 << 16):
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+        conn.close()
+    finally:
+        done.set()
+        sampler.join()
+        client.close()
+    return {
+        "lines": lines,
+        "mb": round(size / 1e6, 2),
+        "seconds": round(time.perf_counter() - started, 2),
+        "peak_worker_rss_mb": round(peak[0], 1),
+    }
 
 
 # ---------------------------------------------------------------- output
 
 COLUMNS = (
-    f"{'scenario':<16} {'engine':<18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-    f" {'ratio':>6} {'errors':>7}"
+    f"{'scenario':<16} {'engine':<18} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+    f" {'ratio':>6} {'cpu ms':>7} {'errors':>7}"
 )
 
 
@@ -424,8 +644,8 @@ def row(r: Result, baseline_rps: float) -> str:
     ratio = r.rps / baseline_rps if baseline_rps else 0.0
     mark = " !" if r.errors or r.failure else ""
     return (
-        f"{r.name:<16} {r.engine:<18} {r.rps:>8.0f} {r.pct(0.50):>8.1f} {r.pct(0.99):>8.1f}"
-        f" {ratio:>6.2f} {r.errors:>7}{mark}"
+        f"{r.name:<16} {r.engine:<18} {r.connections:>5} {r.rps:>8.0f} {r.pct(0.50):>8.1f}"
+        f" {r.pct(0.99):>8.1f} {ratio:>6.2f} {r.cpu_ms:>7.2f} {r.errors:>7}{mark}"
     )
 
 
@@ -438,17 +658,52 @@ def show(r: Result, baseline_rps: float):
         print(f"    ! {r.errors} errors (non-2xx or connection failures): {bad}")
 
 
+def targets(results: list[Result], baseline_rps: float, extras: dict) -> list[tuple[bool, str]]:
+    """The issue's targets for this machine, each with the figure it was judged on."""
+    found = {(r.name, r.engine): r for r in results}
+    checks = []
+
+    def ratio_at_least(name, engine, low, p99=None):
+        r = found.get((name, engine))
+        if r is None:
+            return
+        ratio = r.rps / baseline_rps if baseline_rps else 0.0
+        good = ratio >= low and (p99 is None or r.pct(0.99) < p99)
+        text = f"{name} on {engine}: ratio {ratio:.2f} (target >= {low:.2f})"
+        if p99 is not None:
+            text += f", p99 {r.pct(0.99):.0f} ms at {r.connections} connections (< {p99} ms)"
+        checks.append((good, text))
+
+    ratio_at_least("answer (htmx)", "sqlite", 0.35, p99=50)
+    ratio_at_least("catalogue", "sqlite", 0.50)
+    ratio_at_least("question page", "sqlite", 0.50)
+    for (name, engine), r in found.items():
+        if name in ("dashboard", "analytics"):
+            good = r.pct(0.99) < 250
+            text = f"{name} on {engine}: p50 {r.pct(0.5):.0f} ms, p99 {r.pct(0.99):.0f} ms (< 250)"
+            checks.append((good, text))
+    for engine, extra in extras.items():
+        peak = extra["csv_export"]["peak_worker_rss_mb"]
+        checks.append((peak < 100, f"CSV export on {engine}: worker at most {peak:.0f} MB (< 100)"))
+        most = max(extra["worker_rss_mb"], default=0)
+        checks.append((most < 100, f"worker memory after the run on {engine}: {most:.0f} MB"))
+    return checks
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 s per scenario, 8 connections")
+    parser.add_argument("--only", choices=["sqlite", "postgresql+redis"], help="one engine only")
     parser.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # progress lines show up in CI logs at once
-    quick, full = (3, 8, 5000), (10, 16, 100_000)  # seconds, connections, demo attempts
-    args.duration, args.connections, args.attempts = quick if args.quick else full
+    # seconds per scenario, candidate connections, reviewer connections, demo attempts
+    quick, full = (3, 8, 2, 5000), (10, 32, 4, 100_000)
+    args.duration, args.connections, args.reviewers, args.attempts = quick if args.quick else full
     started = time.monotonic()
     print(
-        f"bench: {args.connections} connections, {args.duration} s per scenario, "
+        f"bench: {args.connections} candidate / {args.reviewers} reviewer connections, "
+        f"{args.duration} s per scenario after 1 s of warm-up, "
         f"{args.attempts} demo attempts, "
         f"gunicorn -c {CONFIG.relative_to(ROOT)} --workers 2 --threads 4",
         flush=True,
@@ -456,6 +711,7 @@ def main(argv=None) -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="quiz-bench-"))
     results: list[Result] = []
+    extras: dict = {}
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("QUIZ_")}
     base_env.update(PYTHONUNBUFFERED="1", QUIZ_RATELIMIT_ENABLED="false")
     base_env.pop("WEB_CONCURRENCY", None)
@@ -465,7 +721,7 @@ def main(argv=None) -> int:
         server = Server("hello:app", base_env, folder / "gunicorn-hello.log", "/", str(folder))
         try:
             baseline = measure(
-                "flask hello", "-", server.port, prep_catalogue, args.connections, args.duration
+                server, "flask hello", "-", prep_catalogue, args.connections, args.duration
             )
         finally:
             server.stop()
@@ -474,11 +730,14 @@ def main(argv=None) -> int:
         print("  " + COLUMNS)
         show(baseline, baseline_rps)
 
-        env = dict(base_env, QUIZ_INSTANCE_PATH=str(folder / "sqlite"))
-        run_app("sqlite", env, folder, args, baseline_rps, results)
+        if args.only != "postgresql+redis":
+            env = dict(base_env, QUIZ_INSTANCE_PATH=str(folder / "sqlite"))
+            run_app("sqlite", env, folder, args, baseline_rps, results, extras)
 
         down = postgres_redis_down()
-        if down:
+        if args.only == "sqlite":
+            pass
+        elif down:
             print(f"  [postgresql+redis] SKIPPED: {down}")
         else:
             db = f"quiz_bench_{os.getpid()}"
@@ -490,7 +749,7 @@ def main(argv=None) -> int:
                     QUIZ_DATABASE_URL=PG_URL.format(name=db),
                     QUIZ_REDIS_URL=REDIS_URL,
                 )
-                run_app("postgresql+redis", env, folder, args, baseline_rps, results)
+                run_app("postgresql+redis", env, folder, args, baseline_rps, results, extras)
             finally:
                 pg_admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
                 import redis
@@ -505,24 +764,41 @@ def main(argv=None) -> int:
         print(row(r, baseline_rps))
     elapsed = time.monotonic() - started
     print(f"(ratio = req/s over the baseline's; ! = errors; total {elapsed:.0f} s)")
+    checks = targets(results, baseline_rps, extras)
+    print(
+        "\ntargets"
+        + (
+            " (--quick: smaller data and fewer connections than the targets assume)"
+            if args.quick
+            else ""
+        )
+        + ":"
+    )
+    for good, text in checks:
+        print(f"  {'met   ' if good else 'MISSED'} {text}")
     if args.json:
         payload = {
             "baseline_rps": round(baseline_rps, 1),
             "connections": args.connections,
+            "reviewer_connections": args.reviewers,
             "seconds": args.duration,
             "demo_attempts": args.attempts,
             "results": [
                 {
                     "name": r.name,
                     "engine": r.engine,
+                    "connections": r.connections,
                     "rps": round(r.rps, 1),
                     "p50_ms": round(r.pct(0.50), 2),
                     "p99_ms": round(r.pct(0.99), 2),
                     "ratio": round(r.rps / baseline_rps, 3) if baseline_rps else 0.0,
+                    "cpu_ms_per_request": round(r.cpu_ms, 3),
                     "errors": r.errors + (1 if r.failure else 0),
                 }
                 for r in results
             ],
+            "engines": extras,
+            "targets": [{"met": good, "check": text} for good, text in checks],
         }
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
