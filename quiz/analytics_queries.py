@@ -51,21 +51,23 @@ def _analysed(quiz: Quiz):
     )
 
 
+def candidate_counts(quiz: Quiz):
+    """Queries of the candidates who started the quiz: invitations, and browser keys of
+    public attempts (each an index-only count over attempt_quiz_candidate)."""
+    invited = Attempt.select(fn.COUNT(Attempt.invitation.distinct())).where(
+        (Attempt.quiz == quiz) & Attempt.invitation.is_null(False)
+    )
+    public = Attempt.select(fn.COUNT(Attempt.owner_key.distinct())).where(
+        (Attempt.quiz == quiz) & Attempt.invitation.is_null()
+    )
+    return invited, public
+
+
 def started(quiz: Quiz, first_only: bool) -> int:
     """Candidates (first attempts) or attempts (all attempts) that started the quiz."""
     if not first_only:
         return Attempt.select(fn.COUNT(Attempt.id)).where(Attempt.quiz == quiz).scalar() or 0
-    invited = (
-        Attempt.select(fn.COUNT(Attempt.invitation.distinct()))
-        .where((Attempt.quiz == quiz) & Attempt.invitation.is_null(False))
-        .scalar()
-    )
-    public = (
-        Attempt.select(fn.COUNT(Attempt.owner_key.distinct()))
-        .where((Attempt.quiz == quiz) & Attempt.invitation.is_null())
-        .scalar()
-    )
-    return (invited or 0) + (public or 0)
+    return sum(query.scalar() or 0 for query in candidate_counts(quiz))
 
 
 @dataclass

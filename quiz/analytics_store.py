@@ -8,11 +8,14 @@ completed attempt (by id: if an earlier-started attempt completes later, it take
 of the one counted so far). A quiz's counts are built from scratch (analytics_queries) the
 first time they are read, when they hold fewer completed attempts than the database (a
 listener missed), or on request (`rebuild`).
+
+The figures worked out from the counts are kept (per process) until the quiz's state changes:
+a view then costs a few index-only counts (the freshness check and the number who started).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from peewee import EXCLUDED, fn
+from peewee import EXCLUDED, SQL, Select, fn
 
 from . import analytics, analytics_queries, clock, events
 from .db import database, is_sqlite
@@ -162,6 +165,8 @@ def rebuild(quiz: Quiz) -> None:
     The slow aggregation reads a snapshot without blocking candidates; the short write
     transaction then replaces the counts and adds the attempts completed meanwhile."""
     grouped = analytics_queries.grouped(quiz)
+    for first_only in (True, False):  # a rebuild within one tick of a frozen clock
+        _analysed.pop((quiz.id, first_only), None)
     with _snapshot():
         counted = _completed_ids(quiz)
         scopes = analytics_queries.aggregate(quiz, grouped)
@@ -205,45 +210,91 @@ def _insert(quiz_id: int, first: bool, totals, cells, slots) -> None:
         StatSlot.insert_many(rows[i : i + 200]).execute()
 
 
-def ensure(quiz: Quiz) -> None:
-    """Build the quiz's counts if they are missing, hold fewer attempts than have completed,
-    or were kept for another kind of selection (per question, or per drawn group)."""
-    actual = (
-        Attempt.select(fn.COUNT(Attempt.id))
-        .where(Attempt.quiz == quiz, Attempt.status.in_(COMPLETED))
-        .scalar()
-    )
+def _figures(quiz: Quiz, first_only: bool) -> tuple[int, int]:
+    """(completed attempts, candidates or attempts that started) of the quiz, in one round
+    trip; each count reads an index of the attempt table (attempt_quiz_status, then
+    attempt_quiz_candidate or attempt_quiz_id_id)."""
+    of_quiz = Attempt.quiz == quiz
+    if first_only:
+        started = list(analytics_queries.candidate_counts(quiz))
+    else:
+        started = [Attempt.select(fn.COUNT(SQL("*"))).where(of_quiz)]
+    done = Attempt.select(fn.COUNT(SQL("*"))).where(of_quiz, Attempt.status.in_(COMPLETED))
+    completed, *counts = database.execute(Select(columns=[done, *started])).fetchone()
+    return completed or 0, sum(n or 0 for n in counts)
+
+
+def ensure(quiz: Quiz, completed: int | None = None) -> StatState:
+    """The quiz's state, its counts built first if they are missing, hold fewer attempts than
+    have `completed` (counted if not given), or were kept for another kind of selection (per
+    question, or per drawn group)."""
+    if completed is None:
+        completed = _figures(quiz, False)[0]
     # Read after the count: an attempt completing in between can only raise `completed`.
     state = StatState.get_or_none(StatState.quiz == quiz)
-    stale = state is None or state.completed < actual
-    if stale or state.grouped != analytics_queries.grouped(quiz):
+    if (
+        state is None
+        or state.completed < completed
+        or state.grouped != analytics_queries.grouped(quiz)
+    ):
         rebuild(quiz)
+        state = StatState.get(StatState.quiz == quiz)
+    return state
 
 
-def load(quiz: Quiz, first_only: bool = True) -> analytics.Data:
+def _rows(query) -> list[tuple]:
+    """Plain rows as the driver returns them (no per-field conversion: thousands of cells)."""
+    return list(database.execute(query).fetchall())
+
+
+def load(quiz: Quiz, first_only: bool = True, started: int | None = None) -> analytics.Data:
     """The statistics' inputs from the stored counts (built first if needed)."""
-    ensure(quiz)
-    totals = list(
-        StatTotal.select(StatTotal.score, StatTotal.max_score, StatTotal.count)
-        .where(StatTotal.quiz == quiz, StatTotal.first == first_only, StatTotal.count > 0)
-        .tuples()
+    if started is None:
+        completed, started = _figures(quiz, first_only)
+        ensure(quiz, completed)
+    totals = _rows(
+        StatTotal.select(StatTotal.score, StatTotal.max_score, StatTotal.count).where(
+            StatTotal.quiz == quiz, StatTotal.first == first_only, StatTotal.count > 0
+        )
     )
-    cells = list(
-        StatCell.select(StatCell.question, StatCell.score, StatCell.total, StatCell.count)
-        .where(StatCell.quiz == quiz, StatCell.first == first_only, StatCell.count > 0)
-        .tuples()
+    cells = _rows(
+        StatCell.select(StatCell.question, StatCell.score, StatCell.total, StatCell.count).where(
+            StatCell.quiz == quiz, StatCell.first == first_only, StatCell.count > 0
+        )
     )
     slots = {
         k: (s, sq)
-        for k, s, sq in StatSlot.select(StatSlot.slot, StatSlot.total, StatSlot.squares)
-        .where(StatSlot.quiz == quiz, StatSlot.first == first_only)
-        .tuples()
+        for k, s, sq in _rows(
+            StatSlot.select(StatSlot.slot, StatSlot.total, StatSlot.squares).where(
+                StatSlot.quiz == quiz, StatSlot.first == first_only
+            )
+        )
     }
-    started = analytics_queries.started(quiz, first_only)
     completed = sum(n for *_, n in totals)
     return analytics_queries.to_data(quiz, started, completed, totals, cells, slots)
 
 
+# (quiz id, first only) -> (the state it was computed from, the report without `started`).
+# The counts change only with the state (`completed` grows with each attempt counted, a
+# rebuild stamps `built_at`), so a report stays valid while its state is the current one.
+_analysed: dict[tuple[int, bool], tuple[tuple, analytics.Report]] = {}
+
+
+def _stamp(state: StatState) -> tuple:
+    return state.completed, state.built_at, state.grouped
+
+
 def report(quiz: Quiz, first_only: bool = True) -> analytics.Report:
-    """The statistics report of a quiz, from the stored counts."""
-    return analytics.analyse(load(quiz, first_only))
+    """The statistics report of a quiz, from the stored counts. The figures are worked out
+    again only when the counts have changed since the last time (in this process); the
+    number who started is counted on every call."""
+    completed, started = _figures(quiz, first_only)
+    state = ensure(quiz, completed)
+    stamp, found = _analysed.get((quiz.id, first_only), (None, None))
+    if stamp != _stamp(state):
+        with _snapshot():  # the state and the counts it stamps, as of one moment
+            state = StatState.get(StatState.quiz == quiz)
+            found = analytics.analyse(load(quiz, first_only, started=0))
+        _analysed[(quiz.id, first_only)] = (_stamp(state), found)
+    rate = found.completed / started if started else None
+    return replace(found, started=started, completion_rate=rate)

@@ -3,8 +3,10 @@
 A blueprint of its own under /dashboard/quizzes (reviewers and admins; recruiters get 403).
 The figures come from analytics_store (counts kept up to date as attempts complete)."""
 
+from collections import defaultdict
+
 from flask import Blueprint, flash, request, url_for
-from peewee import fn
+from peewee import SQL, fn
 
 from . import analytics, analytics_store
 from .auth.users import roles_required
@@ -27,12 +29,13 @@ def _quiz(slug: str) -> Quiz:
 @bp.get("")
 @roles_required("reviewer")
 def index():
-    completed = dict(
-        Attempt.select(Attempt.quiz, fn.COUNT(Attempt.id))
-        .where(Attempt.status.in_(analytics_store.COMPLETED))
-        .group_by(Attempt.quiz)
-        .tuples()
-    )
+    # Grouped by (quiz, status) with no filter: one pass over the attempt_quiz_status index
+    # (filtering on status first took the status index and looked up every attempt).
+    completed: dict[int, int] = defaultdict(int)
+    per_status = Attempt.select(Attempt.quiz, Attempt.status, fn.COUNT(SQL("*")))
+    for quiz_id, status, n in per_status.group_by(Attempt.quiz, Attempt.status).tuples():
+        if status in analytics_store.COMPLETED:
+            completed[quiz_id] += n
     quizzes = [(q, completed.get(q.id, 0)) for q in Quiz.select().order_by(Quiz.title)]
     return render("analytics/index.html", quizzes=quizzes)
 

@@ -5,7 +5,7 @@ the reviewer, never an error."""
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from ..models import LEVELS, STATUSES
@@ -60,13 +60,14 @@ class Filters:
 
     def args(self, **changes) -> dict[str, str]:
         """Query-string values of the non-default settings (with `changes` applied)."""
-        values = asdict(replace(self, **changes))
-        values.pop("notes")
+        if changes.keys() - PARAMS.keys():
+            raise TypeError(f"not a filter: {', '.join(changes.keys() - PARAMS.keys())}")
         out = {}
-        for name, value in values.items():
+        for name, param in PARAMS.items():  # every field but the notes, in field order
+            value = changes[name] if name in changes else getattr(self, name)
             if value in (None, "") or DEFAULTS.get(name) == value:
                 continue
-            out[PARAMS[name]] = _text(value)
+            out[param] = _text(value)
         return out
 
     def flip(self, column: str) -> dict[str, str]:
