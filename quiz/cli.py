@@ -282,6 +282,10 @@ def demo_data_command(attempts, slugs, seed):
             r = demo.generate(attempts, slugs or demo.DEFAULT_QUIZZES, seed)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--quiz") from None
+        if not db.is_sqlite():
+            # A bulk load leaves PostgreSQL without statistics or a visibility map until
+            # autovacuum comes round: counts then read every row. Do its work now.
+            db.database.execute_sql("VACUUM ANALYZE")
     click.echo(
         f"Added {r.attempts} attempts, {r.answers} answers, {r.invitations} invitations "
         f"and {r.events} events in {time.perf_counter() - started:.1f} s."
