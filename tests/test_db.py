@@ -9,7 +9,7 @@ import pytest
 from conftest import HX, choice_id, question_id, sqlite_only
 
 from quiz import attempts
-from quiz.db import Prepared, database
+from quiz.db import Prepared, database, is_sqlite, stream
 from quiz.models import Answer, Attempt, Question, Quiz
 
 by_slug = Prepared(lambda slug: Quiz.select().where(Quiz.slug == slug))
@@ -171,3 +171,22 @@ def test_writers_of_one_process_queue_and_a_failed_one_lets_the_next_in(app):
         t.join()
         assert late < 0.04
         assert Quiz.get(Quiz.slug == "basics").title == "Basics"
+
+
+def test_stream_gives_peewees_rows_from_a_server_side_cursor(app, candidate):
+    """db.stream: the rows (converted as peewee converts them) without the whole result in the
+    worker; on PostgreSQL through a named cursor, `batch` rows per round trip."""
+    pid = candidate.start()
+    for n, slug, choice in ((1, "t-single", "request"), (2, "t-multiple", None)):
+        fields = {"choice": choice_id(slug, choice)} if choice else {}
+        assert candidate.answer(pid, n, slug, **fields).status_code == 303
+    with app.app_context(), database.connection_context():
+        query = Answer.select(Answer.question, Answer.response).order_by(Answer.id).tuples()
+        expected = [(q, r) for q, r in Answer.select(Answer.question, Answer.response).tuples()]
+        rows = stream(query, batch=1)
+        first = next(rows)
+        if not is_sqlite():
+            names = [n for (n,) in database.execute_sql("SELECT name FROM pg_cursors")]
+            assert any(n.startswith("stream_") for n in names)
+        assert [first, *rows] == expected
+        assert isinstance(first[1], dict)  # JSON converted, as peewee does

@@ -11,6 +11,7 @@ from peewee import fn
 
 from .. import attempts as attempt_service
 from ..auth.users import current_user, roles_required
+from ..db import stream
 from ..models import Answer, Attempt, Question, Quiz
 from ..responses import describe
 from . import bp, query
@@ -105,7 +106,7 @@ def attempt_rows(selection) -> Iterator[tuple]:
         Attempt.level,
         query.events_expr(),
     )
-    for row in columns.tuples().iterator():
+    for row in stream(columns.tuples()):
         percent = row[9]
         yield (*row[:9], None if percent is None else round(percent, 2), *row[10:])
 
@@ -172,7 +173,7 @@ def answer_rows(selection) -> Iterator[list]:
         qid,
         response,
         *rest,
-    ) in answers.tuples().iterator():
+    ) in stream(answers.tuples()):
         if attempt_id != current:
             current = attempt_id
             order = {q: n for n, q in enumerate(json.loads(raw_order), 1)}
