@@ -8,12 +8,14 @@ See bench/README.md for what is measured and how to read the figures.
 """
 
 import argparse
+import concurrent.futures
 import http.client
 import json
 import multiprocessing
 import os
 import random
 import re
+import selectors
 import shutil
 import signal
 import socket
@@ -242,16 +244,19 @@ def ok(status) -> bool:
 
 
 class Wire:
-    """The measured loop's HTTP client: one keep-alive socket, the request's bytes built once
-    (again when the server changes a cookie) and just enough parsing to read the status, the
-    cookies and the body. http.client parses every response's headers with the email package:
-    as the load generator shares the 2 CPUs with the servers, its own cost per request must be
-    small next to the cheapest request measured (the baseline's)."""
+    """One connection of the measured loop: a non-blocking keep-alive socket, the request's
+    bytes built once (again when the server changes a cookie) and just enough parsing to read
+    the status, the cookies and the body. http.client parses every response's headers with the
+    email package: as the load generator shares the 2 CPUs with the servers, its own cost per
+    request must be small next to the cheapest request measured (the baseline's)."""
 
     def __init__(self, port: int, request: Request, cookies: dict):
         self.port, self.request, self.cookies = port, request, dict(cookies)
         self.sock = None
         self.data = b""
+        self.buf = b""
+        self.sent_at = 0.0  # when the request in flight was due (or sent)
+        self.must_close = False  # the server said Connection: close
         self._build()
 
     def _build(self):
@@ -264,22 +269,29 @@ class Wire:
             headers["Content-Length"] = str(len(body))
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        head = f"{r.method} {r.path} HTTP/1.1\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in headers.items()
-        )
-        self.data = (head + "\r\n").encode("latin-1") + body
+        lines = [f"{r.method} {r.path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+        self.data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
-    def send(self) -> int:
+    def send(self, due: float):
+        """Send the request (connecting first if needed); the latency will count from `due`."""
         if self.sock is None:
             self.sock = socket.create_connection((HOST, self.port), timeout=30)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.sendall(self.data)
-        buf = b""
-        while (end := buf.find(b"\r\n\r\n")) < 0:
-            buf += self._recv()
-        lines = buf[:end].decode("latin-1").split("\r\n")
-        body = buf[end + 4 :]
-        status, length, close = int(lines[0].split(" ", 2)[1]), None, False
+            self.sock.setblocking(False)
+        self.sent_at, self.buf = due, b""
+        self.sock.sendall(self.data)  # a few hundred bytes: the socket buffer takes them
+
+    def feed(self) -> int | None:
+        """Read what arrived; the status once the whole response is in, else None."""
+        chunk = self.sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buf += chunk
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        lines = self.buf[:end].decode("latin-1").split("\r\n")
+        length, close, cookies = None, False, {}
         for line in lines[1:]:
             name, _, value = line.partition(":")
             name, value = name.lower(), value.strip()
@@ -287,24 +299,18 @@ class Wire:
                 length = int(value)
             elif name == "set-cookie":
                 key, _, val = value.split(";", 1)[0].partition("=")
-                if self.cookies.get(key) != val:
-                    self.cookies[key] = val
-                    self._build()
+                cookies[key] = val
             elif name == "connection":
                 close = value.lower() == "close"
         if length is None:
             raise http.client.HTTPException("a response without Content-Length")
-        while len(body) < length:
-            body += self._recv()
-        if close:
-            self.close()
-        return status
-
-    def _recv(self) -> bytes:
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("the server closed the connection")
-        return chunk
+        if len(self.buf) < end + 4 + length:
+            return None
+        if any(self.cookies.get(k) != v for k, v in cookies.items()):
+            self.cookies.update(cookies)
+            self._build()
+        self.must_close = close
+        return int(lines[0].split(" ", 2)[1])
 
     def close(self):
         if self.sock is not None:
@@ -315,74 +321,90 @@ class Wire:
 GENERATORS = 2  # load generator processes (the machine has 2 cores)
 
 
-def _connection(port, prepare, go, box, out):
-    """One connection (a thread of a generator process): prepare, then send back to back, or
-    every `interval` seconds when paced (latency then counts from the planned send time, so
-    a late server is not excused by the requests it delayed)."""
+def _prepare(port, prepare, failures) -> Wire | None:
+    """One connection's own state (an attempt, a sign-in), made with http.client."""
     client = Client(port)
     try:
-        request = prepare(client)
-        wire = Wire(port, request, client.cookies)
+        return Wire(port, prepare(client), client.cookies)
     except Exception as e:  # noqa: BLE001  (reported, the run goes on)
-        out["failures"].append(f"{type(e).__name__}: {e}")
-        wire = None
+        failures.append(f"{type(e).__name__}: {e}")
+        return None
     finally:
         client.close()
-    out["ready"].wait()
-    go.wait()
-    if wire is None:
-        return
-    start, deadline = box["start"], box["start"] + box["duration"]
-    interval = box["interval"]
+
+
+def _drive(wires: list[Wire], start: float, duration: float, interval: float | None) -> dict:
+    """Send on every connection from one thread (a selector loop, like wrk): back to back, or
+    each every `interval` seconds (latency then counts from the planned send time, so a late
+    server is not excused by the requests it delayed). Requests due before `start` are the
+    warm-up and are not counted."""
+    deadline = start + duration
     latencies, statuses = [], {}
-    now = due = time.perf_counter() + (random.random() * interval if interval else 0.0)
-    while due < deadline:
-        if interval:
-            time.sleep(max(0.0, due - time.perf_counter()))
-        try:
-            status = wire.send()
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            status = type(e).__name__
-            wire.close()
-        now = time.perf_counter()
-        if due >= start:  # requests before the start are the warm-up
-            latencies.append(now - due)
+    selector = selectors.DefaultSelector()
+    now = time.perf_counter()
+    # Paced connections start spread over one interval.
+    due = {w: now + (random.random() * interval if interval else 0.0) for w in wires}
+    waiting: set[Wire] = set(wires)  # connections with no request in flight
+
+    def record(w: Wire, status, at: float):
+        if w.sent_at >= start:
+            latencies.append(at - w.sent_at)
             statuses[status] = statuses.get(status, 0) + 1
-        due = due + interval if interval else now
-    with out["lock"]:
-        out["latencies"].extend(latencies)
-        out["last"] = max(out["last"], now)
-        for status, count in statuses.items():
-            out["statuses"][status] = out["statuses"].get(status, 0) + count
-    wire.close()
+        if w.sock is not None:
+            selector.unregister(w.sock)
+            if w.must_close or not ok(status):
+                w.close()  # a new connection for the next request
+        waiting.add(w)
+        due[w] = max(at, w.sent_at + interval) if interval else at
+
+    last = now
+    while waiting or selector.get_map():
+        now = time.perf_counter()
+        for w in [w for w in waiting if due[w] <= now]:
+            waiting.discard(w)
+            if due[w] >= deadline:
+                continue  # this connection is done
+            try:
+                w.send(due[w])
+                selector.register(w.sock, selectors.EVENT_READ, w)
+            except OSError as e:
+                w.close()
+                record(w, type(e).__name__, time.perf_counter())
+        if not selector.get_map():
+            pending = [due[w] for w in waiting if due[w] < deadline]
+            if not pending:
+                break
+            time.sleep(max(0.0, min(pending) - time.perf_counter()))
+            continue
+        pending = [due[w] for w in waiting if due[w] < deadline]
+        timeout = max(0.0, min(pending) - time.perf_counter()) if pending else 30.0
+        for key, _ in selector.select(timeout):
+            w = key.data
+            try:
+                status = w.feed()
+            except (OSError, http.client.HTTPException, ValueError) as e:
+                record(w, type(e).__name__, time.perf_counter())
+                continue
+            if status is not None:
+                last = time.perf_counter()
+                record(w, status, last)
+    for w in wires:
+        w.close()
+    return {"latencies": latencies, "statuses": statuses, "last": last}
 
 
 def _generator(port, prepare, connections, duration, interval, go, start, pipe):
-    """A load generator process: its share of the connections, one thread each."""
-    out = {
-        "ready": threading.Barrier(connections + 1),
-        "lock": threading.Lock(),
-        "failures": [],
-        "latencies": [],
-        "statuses": {},
-        "last": 0.0,
-    }
-    local_go = threading.Event()
-    box = {"duration": duration, "interval": interval}
-    threads = [
-        threading.Thread(target=_connection, args=(port, prepare, local_go, box, out), daemon=True)
-        for _ in range(connections)
-    ]
-    for t in threads:
-        t.start()
-    out["ready"].wait(timeout=300)
+    """A load generator process: prepares its share of the connections (one thread each, as
+    preparing waits on the server), then drives them all from one thread."""
+    failures, wires = [], []
+    with concurrent.futures.ThreadPoolExecutor(connections) as pool:
+        for wire in pool.map(lambda _: _prepare(port, prepare, failures), range(connections)):
+            if wire is not None:
+                wires.append(wire)
     pipe.send("ready")
     go.wait(timeout=300)
-    box["start"] = start.value
-    local_go.set()
-    for t in threads:
-        t.join(timeout=duration + 120)
-    pipe.send({k: out[k] for k in ("failures", "latencies", "statuses", "last")})
+    report = _drive(wires, start.value, duration, interval)
+    pipe.send({**report, "failures": failures})
     pipe.close()
 
 
