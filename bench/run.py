@@ -319,6 +319,8 @@ class Wire:
 
 
 GENERATORS = 2  # load generator processes (the machine has 2 cores)
+# 2,000 invited candidates at once, each answering a question every 20 seconds.
+PACED_RATE = 100
 
 
 def _prepare(port, prepare, failures) -> Wire | None:
@@ -609,13 +611,13 @@ def run_app(engine, env, folder, args, baseline_rps, results, extras):
             r = measure(server, name, engine, prepare, connections, args.duration)
             results.append(r)
             show(r, baseline_rps)
-            if name == "answer (htmx)" and r.rps:
-                # The same candidates, paced to half that rate in all: the latency of a busy
-                # server that is not saturated (back to back, 32 connections make a queue of
-                # 32 requests whatever the server does: p50 is at least 32 / (req/s)).
+            if name == "answer (htmx)":
+                # The same connections at a steady PACED_RATE: the latency candidates see on a
+                # busy server that is not saturated (back to back, 32 connections keep 32
+                # requests queued whatever the server does: p50 is at least 32 / (req/s)).
                 paced = measure(
                     server, "answer, paced", engine, prepare, connections, args.duration,
-                    rate=r.rps / 2,
+                    rate=PACED_RATE,
                 )  # fmt: skip
                 results.append(paced)
                 show(paced, baseline_rps)
@@ -717,7 +719,7 @@ def targets(results: list[Result], baseline_rps: float, extras: dict) -> list[tu
     paced = found.get(("answer, paced", "sqlite"))
     if paced is not None:
         text = (
-            f"answer on sqlite paced to {paced.rps:.0f} req/s (half the above): p99 "
+            f"answer on sqlite at a steady {PACED_RATE} req/s: p99 "
             f"{paced.pct(0.99):.0f} ms at {paced.connections} connections (< 50 ms)"
         )
         checks.append((paced.pct(0.99) < 50, text))
@@ -765,16 +767,21 @@ def main(argv=None) -> int:
     try:
         (folder / "hello.py").write_text(HELLO)
         server = Server("hello:app", base_env, folder / "gunicorn-hello.log", "/", str(folder))
+        # Flask's ceiling: the best of three connection counts. gthread serves the tiny hello
+        # response best with few connections (at 32 it spends more per request juggling idle
+        # keep-alive connections than Flask spends answering), so the baseline is not taken
+        # at our pages' 32 alone: that would flatter every ratio.
+        hello = []
         try:
-            baseline = measure(
-                server, "flask hello", "-", prep_catalogue, args.connections, args.duration
-            )
+            for n in (args.connections // 4, args.connections // 2, args.connections):
+                hello.append(measure(server, "flask hello", "-", prep_catalogue, n, args.duration))
         finally:
             server.stop()
-        baseline_rps = baseline.rps
-        results.append(baseline)
+        baseline_rps = max(r.rps for r in hello)
+        results.extend(hello)
         print("  " + COLUMNS)
-        show(baseline, baseline_rps)
+        for r in hello:
+            show(r, baseline_rps)
 
         if args.only != "postgresql+redis":
             env = dict(base_env, QUIZ_INSTANCE_PATH=str(folder / "sqlite"))
