@@ -93,14 +93,6 @@ class Client:
     def post(self, path, form, **kw):
         return self.request("POST", path, form=form, **kw)
 
-    def follow(self, status, resp):
-        """GET the redirect target (preparation steps only)."""
-        if status not in (301, 302, 303):
-            raise RuntimeError(f"expected a redirect, got {status}")
-        location = urllib.parse.urlsplit(resp.getheader("Location"))
-        path = location.path + (f"?{location.query}" if location.query else "")
-        return self.get(path)
-
     def close(self):
         self.conn.close()
 

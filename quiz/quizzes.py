@@ -113,11 +113,11 @@ def _listing() -> _Listing:
 
 def listing(quiz: Quiz) -> Summary:
     """summarise(quiz) for the public pages, from this worker's short-lived cache."""
-    summaries = _listing().summaries
+    cached = _listing()
     key = (quiz.id, json.dumps(quiz.selection, sort_keys=True), quiz.time_limit)
-    if key not in summaries:
-        summaries[key] = summarise(quiz, rows=_listing().rows)
-    return summaries[key]
+    if key not in cached.summaries:
+        cached.summaries[key] = summarise(quiz, rows=cached.rows)
+    return cached.summaries[key]
 
 
 def shared_page(name: str, build: Callable[[], str]) -> str:
