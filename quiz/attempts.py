@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from peewee import EXCLUDED
+from peewee import EXCLUDED, fn
 
-from . import clock, events, scoring
+from . import clock, events, layout, scoring
 from .db import Prepared, database, is_sqlite
 from .models import Answer, Attempt, Choice, Question, Quiz
 from .quizzes import draw
@@ -26,12 +26,15 @@ def start(quiz: Quiz, owner_key: str, time_limit: int | None = None, **extra) ->
     """Create an attempt with its question order frozen now."""
     now = clock.now()
     limit = time_limit if time_limit is not None else quiz.time_limit
+    question_ids = draw(quiz, _rng)
+    shown = layout.freeze(content(question_ids), question_ids, _rng, quiz.shuffle_choices)
     with database.atomic():
         return Attempt.create(
             public_id=new_token(16),
             owner_key=owner_key,
             quiz=quiz,
-            question_ids=draw(quiz, _rng),
+            question_ids=question_ids,
+            layout=shown,
             started_at=now,
             deadline=now + timedelta(minutes=limit) if limit else None,
             **extra,
@@ -97,7 +100,7 @@ def _lock(attempt: Attempt) -> Attempt:
 
 
 def _select_state(attempt_id: int):
-    query = Attempt.select(Attempt.id, Attempt.status, Attempt.deadline)
+    query = Attempt.select(Attempt.id, Attempt.status, Attempt.deadline, Attempt.started_at)
     query = query.where(Attempt.id == attempt_id)
     return query if is_sqlite() else query.for_update()
 
@@ -111,7 +114,7 @@ def due(attempt: Attempt, now: datetime | None = None) -> bool:
     return attempt.open and attempt.deadline is not None and now >= attempt.deadline
 
 
-# Insert the answer, or replace the saved one and add the time spent.
+# Insert the answer, or replace the saved one, add the time spent and keep the last stamp.
 UPSERTED = (
     Answer.attempt,
     Answer.question,
@@ -121,17 +124,46 @@ UPSERTED = (
     Answer.flagged,
     Answer.answered_at,
     Answer.time_spent,
-)
+    Answer.shown_at,
+)  # in the model's order, as peewee renders an insert
 _upsert = Prepared(
     lambda *values: Answer.insert(dict(zip(UPSERTED, values, strict=True))).on_conflict(
         conflict_target=[Answer.attempt, Answer.question],
         update={
-            **{f: getattr(EXCLUDED, f.column_name) for f in UPSERTED[2:-1]},
+            **{f: getattr(EXCLUDED, f.column_name) for f in UPSERTED[2:-2]},
+            Answer.shown_at: fn.COALESCE(EXCLUDED.shown_at, Answer.shown_at),
             Answer.time_spent: Answer.time_spent + EXCLUDED.time_spent,
         },
     ),
     fields=UPSERTED,
 )
+_timing = Prepared(
+    lambda attempt_id: (
+        Answer.select(Answer.question, Answer.time_spent, Answer.shown_at)
+        .where(Answer.attempt == attempt_id)
+        .tuples()
+    )
+)
+MAX_SPELL = 2 * 60 * 60  # seconds; longer "time on a question" means the page sat open
+
+
+def _spell(current: Attempt, question_id: int, shown: datetime | None, now: datetime):
+    """(seconds to add, stamp to keep) for an answer to a question shown at `shown`.
+
+    Each stamp counts once: one no newer than the question's last counted stamp (a replayed
+    form, an older tab) adds nothing. The attempt's time never exceeds the wall-clock time
+    since it started, however many tabs send answers. No stamp: nothing is known."""
+    if shown is None:
+        return 0, None
+    total, last = 0, None
+    for qid, spent, at in _timing(current.id):
+        total += spent
+        if qid == question_id:
+            last = at
+    if last is not None and shown <= last:
+        return 0, None
+    wall = int((now - current.started_at).total_seconds()) - total
+    return max(0, min(MAX_SPELL, int((now - shown).total_seconds()), wall)), shown
 
 
 def save_answer(
@@ -139,10 +171,11 @@ def save_answer(
     question: Question,
     response: dict | None,
     flagged: bool,
-    spent: int = 0,
+    shown: datetime | None = None,
     choice_keys: Sequence[Key] | None = None,
 ) -> None:
     """Score and upsert one answer, committed before returning. Raises AttemptClosed.
+    `shown`: when the candidate was shown the question (a verified stamp), None if unknown.
     `choice_keys`: the question's keys when the caller has them already (saves a query)."""
     now = clock.now()
     if choice_keys is None:
@@ -152,22 +185,28 @@ def save_answer(
         current = _state.first(attempt.id)  # status and deadline, locked as _lock() does
         if not current.open or due(current, now):
             raise AttemptClosed
+        spent, stamp = _spell(current, question.id, shown, now)
         row = (attempt.id, question.id, response, scored.correct, scored.score, flagged)
-        row += (now if response else None, spent)
+        row += (now if response else None, spent, stamp)
         if response is None and not flagged:
             # Nothing given: clear an earlier answer if there is one, create nothing.
-            values = dict(zip(UPSERTED[2:-1], row[2:-1], strict=True))
-            Answer.update({**values, Answer.time_spent: Answer.time_spent + spent}).where(
-                Answer.attempt == attempt, Answer.question == question
-            ).execute()
+            values = dict(zip(UPSERTED[2:-2], row[2:-2], strict=True))
+            Answer.update(
+                {
+                    **values,
+                    Answer.shown_at: fn.COALESCE(stamp, Answer.shown_at),
+                    Answer.time_spent: Answer.time_spent + spent,
+                }
+            ).where(Answer.attempt == attempt, Answer.question == question).execute()
             return
         _upsert.run(*row)
 
 
-def finish(attempt: Attempt, threshold: float = 0.6) -> Attempt:
+def finish(attempt: Attempt, threshold: float = 0.6, ended: str = "") -> Attempt:
     """Close and score the attempt (once: a second call changes nothing).
 
-    Past its deadline, the attempt closes as "expired" with the deadline as finish time."""
+    Past its deadline, the attempt closes as "expired" with the deadline as finish time.
+    `ended`: why the hiring team closed it before the candidate finished."""
     now = clock.now()
     with database.atomic():
         current = _lock(attempt)
@@ -181,6 +220,7 @@ def finish(attempt: Attempt, threshold: float = 0.6) -> Attempt:
         current.level = scoring.estimate_level(by_level, threshold)
         current.status = "expired" if expired else "submitted"
         current.finished_at = current.deadline if expired else now
+        current.ended = "" if expired else ended
         current.save()
         events.attempt_completed(current)  # listeners write in this transaction
     return current

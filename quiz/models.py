@@ -47,6 +47,9 @@ class User(BaseModel):
     password_hash = CharField(max_length=255, default="")
     role = CharField(max_length=16, choices=[(r, r) for r in ROLES])
     active = BooleanField(default=True)
+    # Sessions signed in under another generation are void: deactivation moves it on, so
+    # reactivating an account does not bring its old sessions back.
+    generation = IntegerField(default=0)
     created_at = DateTimeField(default=clock.now)
 
 
@@ -104,7 +107,9 @@ class Quiz(BaseModel):
     active = BooleanField(default=True)
     time_limit = IntegerField(null=True)  # minutes; None means untimed
     pass_mark = IntegerField(null=True)  # percent
-    shuffle = BooleanField(default=True)
+    shuffle = BooleanField(default=True)  # the order of the questions
+    # The order of the choices (quiz.candidate.layout); off where the bank's order matters.
+    shuffle_choices = BooleanField(default=True)
     show_result = BooleanField(default=True)
     # {"questions": [slug, ...]} | {"topics": [...], "levels": [...], "per_topic_level": n}
     selection = JSONField(default=dict)
@@ -136,6 +141,8 @@ class Attempt(BaseModel):
     candidate_name = CharField(max_length=200, default="")
     candidate_email = CharField(max_length=254, default="")
     question_ids = JSONField()  # the order, frozen at start
+    # Question id (text) -> its choice ids in the order shown, frozen at start (None: older).
+    layout = JSONField(null=True)
     started_at = DateTimeField(default=clock.now, index=True)
     deadline = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
@@ -143,6 +150,8 @@ class Attempt(BaseModel):
     score = FloatField(null=True)
     max_score = FloatField(null=True)
     level = CharField(max_length=10, null=True)
+    # Why the hiring team closed it before the candidate finished ("" when they did not).
+    ended = CharField(max_length=200, default="")
 
     @property
     def open(self) -> bool:
@@ -160,6 +169,13 @@ class Answer(BaseModel):
     flagged = BooleanField(default=False)
     answered_at = DateTimeField(null=True)
     time_spent = IntegerField(default=0)  # seconds
+    # The "question shown" stamp last counted (quiz.attempts.save_answer): each counts once.
+    # NULL with no time spent: the time is unknown (no valid stamp came with the answer).
+    shown_at = DateTimeField(null=True)
+
+    @property
+    def timed(self) -> bool:
+        return self.shown_at is not None or self.time_spent > 0
 
     class Meta:
         indexes = ((("attempt", "question"), True),)

@@ -9,13 +9,6 @@ class InvalidAnswer(ValueError):
     """The submitted fields cannot be an answer to this question; the message says why."""
 
 
-def _ints(values: Sequence[str], what: str) -> list[int]:
-    try:
-        return [int(v) for v in values]
-    except ValueError:
-        raise InvalidAnswer(f"{what} must be a number.") from None
-
-
 def _one(fields: Mapping[str, Sequence[str]], name: str) -> str | None:
     values = fields.get(name, ())
     if len(values) > 1:
@@ -23,31 +16,39 @@ def _one(fields: Mapping[str, Sequence[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def _choice(names: Mapping[str, int], value: str) -> int:
+    if value not in names:
+        raise InvalidAnswer("That choice is not one of this question's choices.")
+    return names[value]
+
+
 def parse_response(
-    kind: str, keys: Sequence[Key], fields: Mapping[str, Sequence[str]], max_text: int = 2000
+    kind: str,
+    keys: Sequence[Key],
+    fields: Mapping[str, Sequence[str]],
+    max_text: int = 2000,
+    names: Mapping[str, int] | None = None,
 ) -> dict | None:
     """The response for `kind` from form fields (name -> list of values); None if unanswered.
 
+    `names`: what the form calls each choice (form value -> choice id); by default its id.
     Raises InvalidAnswer for anything a real form of this question could not send.
     """
-    ids = {k.id for k in keys}
+    if names is None:
+        names = {str(k.id): k.id for k in keys}
     if kind in ("single", "true_false", "code_output"):
         value = _one(fields, "choice")
         if value in (None, ""):
             return None
-        (choice,) = _ints([value], "The choice")
-        if choice not in ids:
-            raise InvalidAnswer("That choice is not one of this question's choices.")
-        return {"choice": choice}
+        return {"choice": _choice(names, value)}
     if kind == "multiple":
-        picked = _ints(fields.get("choices", ()), "A choice")
-        if len(set(picked)) != len(picked):
+        values = fields.get("choices", ())
+        if len(set(values)) != len(values):
             raise InvalidAnswer("A choice was sent more than once.")
-        if not set(picked) <= ids:
-            raise InvalidAnswer("That choice is not one of this question's choices.")
+        picked = [_choice(names, v) for v in values]
         return {"choices": sorted(picked)} if picked else None
     if kind == "ordering":
-        return _parse_order(keys, fields)
+        return _parse_order(names, fields)
     if kind == "text":
         text = (_one(fields, "text") or "").strip()
         if len(text) > max_text:
@@ -56,20 +57,20 @@ def parse_response(
     raise InvalidAnswer(f"Unknown question kind {kind!r}.")
 
 
-def _parse_order(keys: Sequence[Key], fields: Mapping[str, Sequence[str]]) -> dict | None:
-    names = {f"order-{k.id}": k.id for k in keys}
-    stray = [n for n in fields if n.startswith("order-") and n not in names]
+def _parse_order(names: Mapping[str, int], fields: Mapping[str, Sequence[str]]) -> dict | None:
+    fields_of = {f"order-{name}": key_id for name, key_id in names.items()}
+    stray = [n for n in fields if n.startswith("order-") and n not in fields_of]
     if stray:
         raise InvalidAnswer("That item is not one of this question's items.")
     places: dict[int, str] = {}
-    for name, key_id in names.items():
+    for name, key_id in fields_of.items():
         values = fields.get(name, ())
         if len(values) > 1:
             raise InvalidAnswer("An item was given more than one position.")
         places[key_id] = values[0] if values else ""
     if all(v == "" for v in places.values()):
         return None
-    n = len(keys)
+    n = len(fields_of)
     message = f"Give each item a different position from 1 to {n}."
     try:
         ranks = {key_id: int(v) for key_id, v in places.items()}

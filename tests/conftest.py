@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from peewee import AutoField, sort_models
 
-from quiz import bank, create_app
+from quiz import bank, create_app, layout
 from quiz.db import close_all, create_schema, database
 from quiz.models import MODELS, Choice, Question
 
@@ -161,9 +161,31 @@ class Candidate:
             "question": str(question_id(slug)),
             "nav": nav,
         }
-        data.update(fields)
+        data.update(self.named(pid, fields))
         headers = dict(HX) if htmx else {}
         return self.client.post(f"/attempts/{pid}/answers", data=data, headers=headers)
+
+    def choice_token(self, pid: str, choice_id: int) -> str:
+        """What the attempt's page calls this choice."""
+        with self.client.application.app_context():
+            return layout.token(pid, choice_id)
+
+    def named(self, pid: str, fields: dict) -> dict:
+        """Form fields with choice ids (as the tests name choices) turned into the attempt's
+        opaque tokens, as the page names them (quiz.layout)."""
+
+        def name(value):
+            value = str(value)
+            return self.choice_token(pid, int(value)) if value.isdecimal() else value
+
+        out = {}
+        for key, value in fields.items():
+            if key.startswith("order-") and key[6:].isdecimal():
+                key = "order-" + name(key[6:])
+            elif key in ("choice", "choices"):
+                value = [name(v) for v in value] if isinstance(value, list) else name(value)
+            out[key] = value
+        return out
 
     def finish(self, pid: str, confirm: bool = True):
         data = {"csrf_token": self.token or self.csrf()}

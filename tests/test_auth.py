@@ -258,3 +258,28 @@ def test_no_demo_login_when_accounts_exist(app):
     make_user("real@example.com")
     assert demo_login(app.instance_path) is None
     assert User.select().count() == 1
+
+
+def test_deactivation_ends_sessions_and_api_tokens_for_good(app, client):
+    """Reactivating an account brings back neither its old cookies nor its old tokens."""
+    from quiz.api import tokens
+
+    admin_client(client)
+    other = make_user("o@example.com", role="reviewer")
+    their_browser = app.test_client()
+    login(their_browser, "o@example.com")
+    _, key = tokens.create(other, "laptop")
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert their_browser.get("/dashboard/").status_code == 200
+    assert their_browser.get("/api/v1/attempts", headers=bearer).status_code == 200
+    t = token(client, "/bank/users")
+    for active in ("0", "1"):  # deactivate, then reactivate
+        r = client.post(
+            f"/bank/users/{other.id}", data={"csrf_token": t, "role": "reviewer", "active": active}
+        )
+        assert r.status_code == 303
+    assert User.get_by_id(other.id).active
+    assert their_browser.get("/dashboard/").status_code == 303  # sent to sign in again
+    assert their_browser.get("/api/v1/attempts", headers=bearer).status_code == 401
+    login(their_browser, "o@example.com")  # a new sign-in works as before
+    assert their_browser.get("/dashboard/").status_code == 200

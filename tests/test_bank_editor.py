@@ -371,7 +371,7 @@ def test_the_preview_shows_ordering_shuffled_but_scores_the_right_order(admin):
     data = question_data(admin, kind="ordering", **{"choice-1-correct": None})
     data.update({f"choice-{i}-text": t for i, t in enumerate(items)})
     html = admin.post("/bank/questions/preview", data=data, headers=HX).get_data(as_text=True)
-    shown = re.findall(r'<label for="order-\d+">(\w+)</label>', html)
+    shown = re.findall(r'<label for="order-[^"]+">(\w+)</label>', html)
     assert sorted(shown) == sorted(items) and shown != items
     right = html[html.index("Right order") :]
     assert [right.index(t) for t in items] == sorted(right.index(t) for t in items)
@@ -436,6 +436,7 @@ def quiz_data(client, **fields) -> dict:
         "description": "A *short* check.",
         "public": "0",
         "shuffle": "1",
+        "shuffle_choices": "1",
         "active": "1",
         "time_limit": "15",
         "pass_mark": "70",
@@ -452,6 +453,7 @@ def test_build_a_quiz_from_a_fixed_list(admin):
     quiz = Quiz.get(Quiz.slug == "hooks")
     assert quiz.selection == {"questions": ["t-ordering", "t-single", "t-text"]}
     assert (quiz.public, quiz.shuffle, quiz.show_result, quiz.active) == (False, True, False, True)
+    assert quiz.shuffle_choices
     assert (quiz.time_limit, quiz.pass_mark, quiz.description) == (15, 70, "A *short* check.")
     assert summarise(quiz).count == 3
     listing = admin.get("/bank/quizzes").get_data(as_text=True)
@@ -463,8 +465,10 @@ def test_build_a_quiz_from_draw_rules(admin):
         admin, mode="draw", topics="basics", levels=["senior", "junior"], per_topic_level="1"
     )
     data.update(public="1", time_limit="", pass_mark="", show_result="1")
+    del data["shuffle_choices"]  # an unticked box: choices keep the bank's order
     assert admin.post("/bank/quizzes", data=data).status_code == 303
     quiz = Quiz.get(Quiz.slug == "hooks")
+    assert not quiz.shuffle_choices
     assert quiz.selection == {
         "topics": ["basics"],
         "levels": ["junior", "senior"],

@@ -130,7 +130,7 @@ def test_the_candidate_hot_path_makes_few_queries(app, candidate):
         "q": "1",
         "question": str(question_id("t-single")),
         "nav": "stay",
-        "choice": str(choice_id("t-single", "request")),
+        "choice": candidate.choice_token(pid, choice_id("t-single", "request")),
     }
     client.get(f"/attempts/{pid}?q=1")  # the question content is cached from here on
     fresh = app.test_client()

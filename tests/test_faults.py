@@ -163,7 +163,7 @@ def test_database_unreachable_is_a_503_and_recovers_without_a_restart(outage_app
         "csrf_token": candidate.token,
         "q": "2",
         "question": str(question_id("t-multiple")),
-        "choices": str(choice_id("t-multiple", "request")),
+        "choices": candidate.choice_token(pid, choice_id("t-multiple", "request")),
     }
 
     close_all()  # every pooled connection: the next request must open the file again
@@ -208,7 +208,7 @@ def test_read_only_database_refuses_writes_with_a_503_and_recovers(outage_app, t
     pid = candidate.start()
     right = choice_id("t-single", "request")
     form = {"csrf_token": candidate.token, "q": "1", "question": str(question_id("t-single"))}
-    form["choice"] = str(right)
+    form["choice"] = candidate.choice_token(pid, right)
     url = f"/attempts/{pid}/answers"
     database_file = tmp_path / "db" / "q.sqlite3"
     close_all()  # connections opened from now on find the file read-only

@@ -342,3 +342,51 @@ def test_landing_states_retention(app):
     link = create_link(client)
     html = app.test_client().get(link).get_data(as_text=True)
     assert "erased" in html and "365 days" in html
+
+
+@pytest.mark.parametrize("action", ["revoke", "reissue"])
+def test_ending_an_invitation_ends_its_attempt(app, action):
+    """Revoking or re-issuing: no more answers, saved answers kept and scored, the attempt
+    closed with the reason for reviewers, and the browser of the old link shut out."""
+    client = recruiter(app)
+    link = create_link(client, quiz="basics")
+    candidate = Candidate(app.test_client())
+    pid = start(candidate, link)
+    r = candidate.answer(pid, 1, "t-single", choice=choice_id("t-single", "request"))
+    assert r.status_code == 303
+    invitation = Invitation.get()
+    t = token(client, "/invitations")
+    r = client.post(f"/invitations/{invitation.id}/{action}", data={"csrf_token": t})
+    assert r.status_code == 303
+
+    attempt = Attempt.get(Attempt.public_id == pid)
+    assert attempt.status == "submitted" and attempt.score == 1 and attempt.finished_at
+    assert "hiring team" in attempt.ended
+    r = candidate.answer(pid, 2, "t-multiple", choices=[choice_id("t-multiple", "g")])
+    message = unescape(r.get_data(as_text=True))
+    assert r.status_code == 410
+    assert ("withdrew" if action == "revoke" else "replaced") in message
+    assert "answers you gave were saved" in message
+    assert candidate.client.get(f"/attempts/{pid}?q=1").status_code == 410
+    assert candidate.client.get(f"/attempts/{pid}/result").status_code == 410
+    assert Attempt.get(Attempt.public_id == pid).score == 1  # nothing lost, nothing added
+
+    reviewer = recruiter(app, "rev@example.com", role="reviewer")
+    page = unescape(reviewer.get(f"/dashboard/attempts/{pid}").get_data(as_text=True))
+    assert "closed early" in page and attempt.ended.split(" (")[0] in page
+
+
+def test_the_new_link_of_a_reissued_invitation_opens_its_attempt(app):
+    client = recruiter(app)
+    link = create_link(client, quiz="basics")
+    candidate = Candidate(app.test_client())
+    pid = start(candidate, link)
+    invitation = Invitation.get()
+    t = token(client, "/invitations")
+    r = client.post(f"/invitations/{invitation.id}/reissue", data={"csrf_token": t})
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    new_link = re.search(r'value="(http://localhost/i/[^"]+)"', html).group(1)
+    fresh = Candidate(app.test_client())
+    assert fresh.client.get(new_link).status_code == 200
+    assert fresh.client.get(f"/attempts/{pid}/result").status_code == 200
+    assert candidate.client.get(f"/attempts/{pid}/result").status_code == 410

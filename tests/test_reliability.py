@@ -168,8 +168,8 @@ def answer_form(html: str, text: str, nav: str = "next") -> list[tuple[str, str]
         (name, unescape(value))
         for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form)
     ]
-    choice = re.search(r'name="(choices?)" value="(\d+)"', form)
-    orders = re.findall(r'name="(order-\d+)"', form)
+    choice = re.search(r'name="(choices?)" value="([^"]+)"', form)
+    orders = re.findall(r'name="(order-[^"]+)"', form)
     if choice:
         fields.append(choice.groups())
     elif orders:

@@ -19,7 +19,7 @@ import pytest
 from conftest import HX, Candidate, make_app, question_id
 from test_auth import login, make_user, token
 
-from quiz import errors
+from quiz import attempts, errors
 from quiz.db import database
 from quiz.invitations import service
 from quiz.models import MODELS, Answer, Attempt, Invitation, Question, Quiz, User
@@ -775,6 +775,8 @@ def test_markdown_keeps_safe_links_and_drops_script_urls(app, world):
     question = Question.get(Question.slug == "t-single", Question.current == True)  # noqa: E712
     question.prompt = "[docs](https://flask.palletsprojects.com/) [bad](javascript:alert(1))"
     question.save()
+    with app.app_context():
+        attempts.forget_questions()  # the row was rewritten in place, as no version ever is
     html = world["owner"].client.get(f"/attempts/{world['public_id']}?q=1").get_data(as_text=True)
     assert 'href="https://flask.palletsprojects.com/"' in html
     assert not problems_in(html)

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import pytest
 from conftest import HX, choice_id
+from test_auth import login, make_user
 
-from quiz import clock
+from quiz import attempts, clock
 from quiz.candidate import signals
 from quiz.models import Answer, Event
 
@@ -57,7 +58,7 @@ def test_time_on_a_question_is_capped(candidate, frozen):
     stamp = shown_field(candidate, pid, 1)
     frozen["now"] += timedelta(days=2)
     candidate.answer(pid, 1, "t-single", shown=stamp, choice=choice_id("t-single", "g"))
-    assert Answer.get().time_spent == signals.MAX_SPELL
+    assert Answer.get().time_spent == attempts.MAX_SPELL
 
 
 def post_event(candidate, pid, kind="focus_lost", detail="question 1", **extra):
@@ -95,3 +96,42 @@ def test_events_per_attempt_are_capped(candidate, monkeypatch):
     codes = [post_event(candidate, pid).status_code for _ in range(4)]
     assert codes == [204, 204, 204, 429]
     assert Event.select().count() == 3
+
+
+def test_a_replayed_stamp_counts_once(candidate, frozen):
+    """Sending the same form again (a script, a double submit) adds no time."""
+    pid = candidate.start()
+    stamp = shown_field(candidate, pid, 1)
+    frozen["now"] += timedelta(seconds=30)
+    candidate.answer(pid, 1, "t-single", shown=stamp, choice=choice_id("t-single", "g"))
+    for _ in range(3):
+        frozen["now"] += timedelta(seconds=30)
+        candidate.answer(pid, 1, "t-single", shown=stamp, choice=choice_id("t-single", "app"))
+    assert Answer.get().time_spent == 30
+
+
+def test_time_spent_never_exceeds_the_wall_clock(candidate, frozen):
+    """Questions opened side by side in tabs: a minute of wall clock is at most a minute."""
+    pid = candidate.start()
+    stamps = [shown_field(candidate, pid, n) for n in (1, 2, 6)]
+    frozen["now"] += timedelta(seconds=60)
+    candidate.answer(pid, 1, "t-single", shown=stamps[0], choice=choice_id("t-single", "g"))
+    candidate.answer(pid, 2, "t-multiple", shown=stamps[1], choices=[choice_id("t-multiple", "g")])
+    candidate.answer(pid, 6, "t-text", shown=stamps[2], text="SECRET_KEY")
+    spent = [a.time_spent for a in Answer.select().order_by(Answer.id)]
+    assert spent == [60, 0, 0] and sum(spent) <= 60
+
+
+def test_a_missing_stamp_is_unknown_time_not_zero(app, candidate, frozen):
+    pid = candidate.start()
+    stamp = shown_field(candidate, pid, 1)
+    frozen["now"] += timedelta(seconds=20)
+    candidate.answer(pid, 1, "t-single", shown=stamp, choice=choice_id("t-single", "g"))
+    candidate.answer(pid, 2, "t-multiple", choices=[choice_id("t-multiple", "g")])  # no stamp
+    candidate.finish(pid)
+    reviewer = app.test_client()
+    make_user("rev@example.com", role="reviewer")
+    login(reviewer, "rev@example.com")
+    html = reviewer.get(f"/dashboard/attempts/{pid}").get_data(as_text=True)
+    spent = re.findall(r'<span class="spent">Time spent: ([^<]+)</span>', html)
+    assert spent[:2] == ["20 s", "unknown"]

@@ -211,11 +211,23 @@ class Browser:
 ORDER = ["before_request", "the view", "after_request", "teardown_request"]
 
 
-def right_answer(question: Question) -> dict:
-    """The form fields of the right answer to each question of the test bank."""
-    ids = {c.text: c.id for c in question.choices}
+def right_answer(question: Question, html: str) -> dict:
+    """The form fields of the right answer to each question of the test bank, named as the
+    page names the choices (opaque per-attempt tokens)."""
     if question.slug == "t-ordering":
-        return {f"order-{ids[text]}": str(n) for n, text in enumerate(ORDER, 1)}
+        names = dict(
+            (text, name)
+            for name, text in re.findall(
+                r'name="(order-[^"]+)" aria-label="Position of: ([^"]+)"', html
+            )
+        )
+        return {names[text]: str(n) for n, text in enumerate(ORDER, 1)}
+    ids = {
+        re.sub(r"<[^>]+>", "", text): value
+        for value, text in re.findall(
+            r'name="choices?" value="([^"]+)"[^>]*>\s*<span>(.*?)</span>', html
+        )
+    }
     if question.slug == "t-multiple":
         return {"choices": [ids["request"], ids["g"]]}
     if question.slug == "t-text":
@@ -259,7 +271,7 @@ def test_one_candidate_alternating_between_two_servers(servers, shared_db):
             "q": n,
             "question": question_id,
             "nav": "review" if n == total else "next",
-            **right_answer(Question.get_by_id(question_id)),
+            **right_answer(Question.get_by_id(question_id), html),
         }
         if n == 3:
             fields["flag"] = "1"

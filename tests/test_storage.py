@@ -43,7 +43,8 @@ def test_seed_is_idempotent_and_a_change_is_a_new_version(app, tmp_path, make_ca
     pid = first.start("basics")
     data = {"csrf_token": first.token, "q": "1", "question": str(before.id), "nav": "next"}
     r = first.client.post(
-        f"/attempts/{pid}/answers", data={**data, "choice": v1_choices["request"]}
+        f"/attempts/{pid}/answers",
+        data={**data, "choice": first.choice_token(pid, v1_choices["request"])},
     )
     assert r.status_code == 303
 
@@ -73,9 +74,14 @@ def test_seed_is_idempotent_and_a_change_is_a_new_version(app, tmp_path, make_ca
     html = first.client.get(f"/attempts/{pid}?q=1").get_data(as_text=True)
     assert f'name="question" value="{v1.id}"' in html
     assert ">app<" in html and "current_app" not in html
-    r = first.client.post(f"/attempts/{pid}/answers", data={**data, "choice": v1_choices["app"]})
+    r = first.client.post(
+        f"/attempts/{pid}/answers", data={**data, **first.named(pid, {"choice": v1_choices["app"]})}
+    )
     assert r.status_code == 303  # answering version 1 after the change still works
-    first.client.post(f"/attempts/{pid}/answers", data={**data, "choice": v1_choices["request"]})
+    first.client.post(
+        f"/attempts/{pid}/answers",
+        data={**data, **first.named(pid, {"choice": v1_choices["request"]})},
+    )
     assert first.finish(pid).status_code == 303
     attempt = Attempt.get(Attempt.public_id == pid)
     assert attempt.question_ids[0] == v1.id and attempt.score == 1.0

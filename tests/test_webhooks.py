@@ -98,7 +98,7 @@ def finish_attempt(candidate, slug="basics"):
     """A candidate answers the first question right and finishes; returns the attempt."""
     pid = candidate.start(slug)
     choice = candidate.client.get(f"/attempts/{pid}?q=1").get_data(as_text=True)
-    value = re.search(r'name="choice" value="(\d+)"', choice)
+    value = re.search(r'name="choice" value="([^"]+)"', choice)
     fields = {"choice": value.group(1)} if value else {}
     candidate.answer(pid, 1, "t-single", **fields)
     started = time.monotonic()

@@ -92,7 +92,11 @@ def _schemas(active: list[str]) -> dict:
             "correct": {"type": "boolean"},
             "score": {"type": "number"},
             "flagged": {"type": "boolean"},
-            "time_spent": {"type": "integer", "description": "Seconds."},
+            "time_spent": {
+                "type": "integer",
+                "nullable": True,
+                "description": "Seconds; null when unknown (no valid 'question shown' stamp).",
+            },
             "answered_at": TIME,
         },
     }

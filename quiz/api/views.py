@@ -152,7 +152,7 @@ def _answer(position: int, q: Question, a: Answer | None) -> dict:
         "correct": bool(a and a.correct),
         "score": a.score if a else 0.0,
         "flagged": bool(a and a.flagged),
-        "time_spent": a.time_spent if a else 0,
+        "time_spent": a.time_spent if a and a.timed else None,
         "answered_at": iso(a.answered_at) if a else None,
     }
 

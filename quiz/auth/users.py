@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 from flask import current_app, g, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..db import database
 from ..errors import fail
-from ..models import User
+from ..models import ApiToken, User
 
 
 @functools.cache
@@ -33,7 +34,8 @@ def current_user() -> User | None:
     if "user" not in g:
         uid = session.get("uid")
         user = User.get_or_none(User.id == uid) if isinstance(uid, int) else None
-        g.user = user if user is not None and user.active else None
+        valid = user is not None and user.active and session.get("gen", 0) == user.generation
+        g.user = user if valid else None
     return g.user
 
 
@@ -42,6 +44,7 @@ def sign_in(user: User) -> None:
     current_app.session_interface.regenerate(session)
     session.pop("csrf_token", None)
     session["uid"] = user.id
+    session["gen"] = user.generation
     g.user = user
 
 
@@ -79,6 +82,16 @@ def roles_required(*roles: str):
         return wrapped
 
     return decorate
+
+
+def deactivate(user: User) -> None:
+    """End the account's access for good: its sessions (by moving its generation on) and its
+    API tokens (revoked). Reactivating it later needs a new sign-in and new tokens."""
+    with database.atomic():
+        User.update(active=False, generation=User.generation + 1).where(
+            User.id == user.id
+        ).execute()
+        ApiToken.update(revoked=True).where(ApiToken.user == user.id).execute()
 
 
 def home_for(user: User) -> str:

@@ -218,6 +218,7 @@ def quiz_values(z: dict) -> dict:
         "description": z.get("description", "").strip(),
         "public": bool(z.get("public", False)),
         "shuffle": bool(z.get("shuffle", True)),
+        "shuffle_choices": bool(z.get("shuffle_choices", True)),
         "pass_mark": z.get("pass_mark"),
         "time_limit": int(z.get("time_limit", 0)) or None,
         "show_result": bool(z.get("show_result", True)),

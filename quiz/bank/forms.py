@@ -211,6 +211,7 @@ class QuizForm:
     public: bool = True
     active: bool = True
     shuffle: bool = True
+    shuffle_choices: bool = True
     show_result: bool = True
     time_limit: str = ""  # minutes; blank: untimed
     pass_mark: str = ""  # percent; blank: no pass mark
@@ -229,6 +230,7 @@ def quiz_form(data, slug: str | None = None) -> QuizForm:
         public=data.get("public") == "1",
         active=data.get("active") == "1",
         shuffle=data.get("shuffle") == "1",
+        shuffle_choices=data.get("shuffle_choices") == "1",
         show_result=data.get("show_result") == "1",
         time_limit=_text(data.get("time_limit")).strip(),
         pass_mark=_text(data.get("pass_mark")).strip(),
@@ -251,6 +253,7 @@ def form_from_table(z: dict) -> QuizForm:
         public=bool(z.get("public")),
         active=bool(z.get("active", True)),
         shuffle=bool(z.get("shuffle", True)),
+        shuffle_choices=bool(z.get("shuffle_choices", True)),
         show_result=bool(z.get("show_result", True)),
         time_limit="" if z.get("time_limit") is None else str(z["time_limit"]),
         pass_mark="" if z.get("pass_mark") is None else str(z["pass_mark"]),
@@ -294,6 +297,7 @@ def quiz_table(form: QuizForm) -> dict:
         "public": form.public,
         "active": form.active,
         "shuffle": form.shuffle,
+        "shuffle_choices": form.shuffle_choices,
         "show_result": form.show_result,
         "time_limit": _whole(form.time_limit, 1, 1440) or 0,
         "pass_mark": _whole(form.pass_mark, 0, 100),

@@ -20,8 +20,8 @@ QUESTION_KEYS = {
     "choices", "accepted",
 }  # fmt: skip
 QUIZ_KEYS = {
-    "slug", "title", "description", "public", "active", "shuffle", "pass_mark", "time_limit",
-    "show_result", "select",
+    "slug", "title", "description", "public", "active", "shuffle", "shuffle_choices",
+    "pass_mark", "time_limit", "show_result", "select",
 }  # fmt: skip
 SELECT_KEYS = {"questions", "topics", "levels", "per_topic_level"}
 STRING_KEYS = ("slug", "level", "kind", "prompt", "code", "explanation", "reference")
@@ -237,7 +237,10 @@ def question_lines(spec: Spec, active: bool = True) -> list[str]:
     return out
 
 
-QUIZ_ORDER = ("title", "description", "public", "active", "shuffle", "pass_mark", "time_limit")
+QUIZ_ORDER = (
+    "title", "description", "public", "active", "shuffle", "shuffle_choices", "pass_mark",
+    "time_limit",
+)  # fmt: skip
 
 
 def quiz_lines(quiz: dict) -> list[str]:

@@ -186,6 +186,7 @@ def quiz_tables() -> list[dict]:
             "public": z.public,
             "active": z.active,
             "shuffle": z.shuffle,
+            "shuffle_choices": z.shuffle_choices,
             "pass_mark": z.pass_mark,
             "time_limit": z.time_limit,
             "show_result": z.show_result,

@@ -28,7 +28,7 @@ QUESTION_REQUIRED = {"slug", "level", "kind", "prompt", "explanation", "referenc
 QUESTION_OPTIONAL = {"points", "code", "choices", "accepted"}
 CHOICE_KEYS = {"text", "correct"}
 QUIZ_REQUIRED = {"slug", "title", "description", "select"}
-QUIZ_OPTIONAL = {"public", "shuffle", "pass_mark", "time_limit", "show_result"}
+QUIZ_OPTIONAL = {"public", "shuffle", "shuffle_choices", "pass_mark", "time_limit", "show_result"}
 SELECT_FILTERS = {"topics", "levels", "per_topic_level"}
 META_KEYS = {"_file", "_line"}
 
@@ -544,7 +544,7 @@ def _quiz_messages(quiz: dict, seen: set) -> list[str]:
     for field in ("title", "description"):
         if field in quiz and not _nonempty_str(quiz[field]):
             out.append(f"{field} must be a non-empty string")
-    for flag in ("public", "shuffle", "show_result"):
+    for flag in ("public", "shuffle", "shuffle_choices", "show_result"):
         if flag in quiz and not isinstance(quiz[flag], bool):
             out.append(f"{flag} must be true or false")
     if "pass_mark" in quiz:

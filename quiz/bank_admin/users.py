@@ -5,7 +5,7 @@ import re
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.security import generate_password_hash
 
-from ..auth.users import current_user, roles_required
+from ..auth.users import current_user, deactivate, roles_required
 from ..db import database
 from ..errors import fail
 from ..models import ROLES, User
@@ -91,6 +91,10 @@ def update_user(user_id):
     with database.atomic():
         if demoting and _active_admins() <= 1:
             fail(409, "This is the last active admin; add another admin first.")
-        User.update(role=role, active=active).where(User.id == user.id).execute()
+        User.update(role=role).where(User.id == user.id).execute()
+        if user.active and not active:
+            deactivate(user)  # its sessions and API tokens end for good
+        elif active and not user.active:
+            User.update(active=True).where(User.id == user.id).execute()
     flash(f"Updated {user.email}: {role}, {'active' if active else 'deactivated'}.")
     return redirect(url_for(".users"), 303)

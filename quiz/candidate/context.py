@@ -1,10 +1,9 @@
 """What the candidate templates show, built from an attempt (no request handling here)."""
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .. import attempts, clock
+from .. import attempts, clock, layout
 from ..bank import topic_title
 from ..models import Answer, Attempt, Question
 from ..responses import describe, right_answer
@@ -14,9 +13,10 @@ from . import signals
 
 @dataclass
 class Item:
-    """A choice as displayed: for ordering questions `rank` is the candidate's position."""
+    """A choice as displayed: `id` is its opaque token in this attempt (quiz.layout); for
+    ordering questions `rank` is the candidate's position."""
 
-    id: int
+    id: str
     text: str
     checked: bool = False
     rank: int | None = None
@@ -25,21 +25,18 @@ class Item:
 def display_items(
     attempt: Attempt, question: Question, keys: Sequence[Key], response
 ) -> list[Item]:
+    """The choices in the order this attempt shows them (an ordering question: in the
+    candidate's order once they gave one)."""
     response = response or {}
+    items = layout.shown(attempt, question, keys)
+    name = {k.id: layout.token(attempt.public_id, k.id) for k in items}
     if question.kind == "ordering":
-        order = response.get("order") or []
-        ranks = {i: n for n, i in enumerate(order, 1)}
+        ranks = {i: n for n, i in enumerate(response.get("order") or [], 1)}
         if ranks:
-            items = sorted(keys, key=lambda k: ranks.get(k.id, len(keys) + 1))
-        else:
-            # Never show the right order: a stable shuffle per attempt and question.
-            items = list(keys)
-            random.Random(f"{attempt.public_id}:{question.id}").shuffle(items)
-            if len(items) > 1 and [k.position for k in items] == sorted(k.position for k in items):
-                items = items[1:] + items[:1]
-        return [Item(k.id, k.text, rank=ranks.get(k.id)) for k in items]
+            items = sorted(items, key=lambda k: ranks.get(k.id, len(keys) + 1))
+        return [Item(name[k.id], k.text, rank=ranks.get(k.id)) for k in items]
     picked = set(response.get("choices", ())) | {response.get("choice")}
-    return [Item(k.id, k.text, checked=k.id in picked) for k in keys]
+    return [Item(name[k.id], k.text, checked=k.id in picked) for k in items]
 
 
 def question_page(attempt: Attempt, n: int) -> dict:
@@ -92,6 +89,15 @@ def review_page(attempt: Attempt) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A choice as the attempt showed it, and what became of it."""
+
+    text: str
+    picked: bool
+    correct: bool
+
+
 @dataclass
 class Row:
     n: int
@@ -101,6 +107,19 @@ class Row:
     score: float
     outcome: str  # right | partial | wrong | unanswered
     topic: str = field(default="")
+    shown: list[Shown] = field(default_factory=list)  # choice kinds: in the order shown
+
+
+CHOICE_KINDS = ("single", "multiple", "true_false", "code_output")
+
+
+def shown_choices(attempt: Attempt, question: Question, keys, response) -> list[Shown]:
+    """The choices of a choice question in the order this attempt showed them."""
+    if question.kind not in CHOICE_KINDS:
+        return []
+    response = response or {}
+    picked = set(response.get("choices", ())) | {response.get("choice")}
+    return [Shown(k.text, k.id in picked, k.correct) for k in layout.shown(attempt, question, keys)]
 
 
 def outcome(answer: Answer | None, points: int) -> str:
@@ -120,15 +139,17 @@ def result_page(attempt: Attempt, threshold: float) -> dict:
     for n, q in enumerate(questions, 1):
         answer = saved.get(q.id)
         response = answer.response if answer else None
+        shown = shown_choices(attempt, q, keys[q.id], response)
         rows.append(
             Row(
                 n,
                 q,
                 describe(q.kind, keys[q.id], response),
-                right_answer(q.kind, keys[q.id]),
+                [c.text for c in shown if c.correct] if shown else right_answer(q.kind, keys[q.id]),
                 answer.score if answer else 0.0,
                 outcome(answer, q.points),
                 topic_title(q.topic),
+                shown,
             )
         )
     by_topic = totals((r.topic, r.score, r.question.points) for r in rows)

@@ -43,7 +43,7 @@ def invitation(token):
     invitation, attempt = _load(token)
     service.mark_opened(invitation)
     if attempt is not None:
-        ownership.grant(attempt)  # the link is the key: resume from any browser
+        ownership.grant(attempt, invitation)  # the link is the key: resume from any browser
     return _landing(invitation, attempt)
 
 
@@ -62,7 +62,7 @@ def start_invited(token):
         if not summarise(invitation.quiz).count:  # every question switched off meanwhile
             fail(409, "This quiz has no questions at the moment. Please try again later.")
         attempt = service.start(invitation, ownership.owner_key(create=True), name)
-    ownership.grant(attempt)
+    ownership.grant(attempt, invitation)
     if not attempt.open:
         return redirect(url_for(".result", public_id=attempt.public_id), 303)
     n = ownership.position(attempt)

@@ -2,7 +2,7 @@
 
 from flask import current_app, redirect, render_template, request, session, url_for
 
-from .. import attempts
+from .. import attempts, layout
 from ..db import Prepared
 from ..errors import fail
 from ..htmx import go, render, wants_fragment
@@ -137,13 +137,15 @@ def answer(public_id):
     q, keys = attempts.content([int(question_id)])[int(question_id)]
     fields = {name: request.form.getlist(name) for name in request.form}
     try:
-        response = parse_response(q.kind, keys, fields, current_app.config["MAX_TEXT_ANSWER"])
+        names = layout.names(attempt.public_id, keys)
+        limit = current_app.config["MAX_TEXT_ANSWER"]
+        response = parse_response(q.kind, keys, fields, limit, names)
     except InvalidAnswer as e:
         fail(400, str(e))
     try:
-        spent = signals.seconds_since(request.form.get("shown"), attempt, q.id)
+        shown = signals.shown_at(request.form.get("shown"), attempt, q.id)
         attempts.save_answer(
-            attempt, q, response, flagged=bool(flag), spent=spent, choice_keys=keys
+            attempt, q, response, flagged=bool(flag), shown=shown, choice_keys=keys
         )
     except attempts.AttemptClosed:
         closed = attempts.close_if_due(attempt, _threshold())

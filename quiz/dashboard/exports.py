@@ -153,6 +153,7 @@ def answer_rows(selection) -> Iterator[list]:
             Answer.correct,
             Answer.score,
             Answer.time_spent,
+            Answer.shown_at,
             Answer.flagged,
             Answer.answered_at,
         )
@@ -180,7 +181,7 @@ def answer_rows(selection) -> Iterator[list]:
         if qid not in info:
             info[qid] = _question_info(qid)
         q = info[qid]
-        correct, score, spent, flagged, answered_at = rest
+        correct, score, spent, shown_at, flagged, answered_at = rest
         yield [
             public_id,
             name,
@@ -196,7 +197,7 @@ def answer_rows(selection) -> Iterator[list]:
             bool(correct),
             score,
             q.points,
-            spent,
+            spent if spent or shown_at else "",  # blank: unknown
             bool(flagged),
             answered_at,
         ]

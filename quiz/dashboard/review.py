@@ -42,6 +42,8 @@ def timeline(attempt: Attempt) -> list[Moment]:
         moments.append(Moment(e.at, what, "event", e.detail, _elapsed(start, e.at)))
     if attempt.finished_at:
         what = "Time ran out" if attempt.status == "expired" else "Submitted the answers"
+        if attempt.ended:
+            what = f"{attempt.ended}: the attempt closed, scored with the answers saved"
         moments.append(
             Moment(attempt.finished_at, what, "finish", "", _elapsed(start, attempt.finished_at))
         )
@@ -51,13 +53,16 @@ def timeline(attempt: Attempt) -> list[Moment]:
 def attempt_page(attempt: Attempt, threshold: float) -> dict:
     """The result page's context plus time spent per question, events and the percentile."""
     ctx = result_page(attempt, threshold)
-    spent = dict(
-        Answer.select(Answer.question, Answer.time_spent).where(Answer.attempt == attempt).tuples()
-    )
+    saved = Answer.select(Answer.question, Answer.time_spent, Answer.shown_at)
+    spent = {
+        a.question_id: a.time_spent if a.timed else None
+        for a in saved.where(Answer.attempt == attempt)
+    }
     moments = timeline(attempt)
     ctx.update(
-        spent={row.question.id: spent.get(row.question.id, 0) for row in ctx["rows"]},
-        total_spent=sum(spent.values()),
+        # None: unknown (no valid stamp came with the answer), never shown as 0 seconds
+        spent={row.question.id: spent.get(row.question.id) for row in ctx["rows"]},
+        total_spent=sum(s for s in spent.values() if s),
         timeline=moments,
         event_count=sum(1 for m in moments if m.kind == "event"),
         percentile=query.percentile(attempt),

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from flask import current_app, has_app_context
 from peewee import JOIN
 
 from .. import attempts, clock
@@ -49,13 +50,35 @@ def create(
     return invitation, token
 
 
+REVOKED = "The hiring team withdrew the invitation"
+REISSUED = "The hiring team replaced the invitation's link"
+
+
+def end_attempts(invitation: Invitation, why: str) -> None:
+    """Close the invitation's attempt in progress, scored with the answers it saved, and note
+    why on it for reviewers (call inside the transaction that ends the invitation)."""
+    threshold = current_app.config["LEVEL_THRESHOLD"] if has_app_context() else 0.6
+    started = Attempt.invitation == invitation, Attempt.status == "in_progress"
+    for attempt in Attempt.select().where(*started):
+        attempts.finish(attempt, threshold, ended=why)
+
+
+def revoke(invitation: Invitation) -> None:
+    """The link stops working, and an attempt in progress ends."""
+    with database.atomic():
+        Invitation.update(revoked=True).where(Invitation.id == invitation.id).execute()
+        end_attempts(invitation, REVOKED)
+
+
 def reissue(invitation: Invitation) -> str:
-    """A new token for the invitation; the old link stops working."""
+    """A new token for the invitation: the old link, and every browser that used it, stop
+    working, and an attempt in progress ends (the new link shows it as completed)."""
     token = new_token(32)
     with database.atomic():
         Invitation.update(token_hash=token_hash(token)).where(
             Invitation.id == invitation.id
         ).execute()
+        end_attempts(invitation, REISSUED)
     return token
 
 

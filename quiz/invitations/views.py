@@ -160,8 +160,7 @@ def created(invitation_id):
 @roles_required("recruiter")
 def revoke(invitation_id):
     invitation = _own(invitation_id)
-    with database.atomic():
-        Invitation.update(revoked=True).where(Invitation.id == invitation.id).execute()
+    service.revoke(invitation)
     flash(f"Revoked the invitation of {invitation.candidate_name}.")
     return redirect(url_for(".index"), 303)
 
