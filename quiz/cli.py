@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.serving import run_simple
 
 from . import bank, db, sessions
-from .models import ROLES, Attempt, Question, Quiz, User
+from .models import RESULT_VIEWS, ROLES, Attempt, Question, Quiz, User
 
 
 @click.command("init-db")
@@ -184,8 +184,16 @@ def create_user_command(email, role, name, password):
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 90))
-@click.option("--show-score", is_flag=True, help="Show the candidate their score.")
-def invite_command(slug, email, name, days, show_score):
+@click.option(
+    "--result",
+    "result_view",
+    type=click.Choice(list(RESULT_VIEWS)),
+    default="none",
+    show_default=True,
+    help="What the candidate sees at the end (review: every right answer).",
+)
+@click.option("--show-score", is_flag=True, help="The same as --result topics (older name).")
+def invite_command(slug, email, name, days, result_view, show_score):
     """Create an invitation and print its link (shown only this once)."""
     from .invitations import service
 
@@ -194,8 +202,10 @@ def invite_command(slug, email, name, days, show_score):
         quiz = Quiz.get_or_none(Quiz.slug == slug)
         if quiz is None:
             raise click.BadParameter(f"no quiz with slug {slug!r}", param_hint="--quiz")
+        if show_score and result_view == "none":
+            result_view = "topics"
         _, token = service.create(
-            quiz, name.strip(), email.strip().lower(), None, days, show_score=show_score
+            quiz, name.strip(), email.strip().lower(), None, days, result_view=result_view
         )
     base = current_app.config["BASE_URL"].rstrip("/")
     click.echo(f"{base}/i/{token}")

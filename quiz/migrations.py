@@ -316,6 +316,17 @@ def question_versions(db, migrator) -> None:
             migrator.migrate(migrator.drop_index("question", index.name))
 
 
+def result_views(db, migrator) -> None:
+    """Since 0002 what a candidate sees at the end is one of four result views. Quizzes keep
+    what they showed (a full review, or nothing). An invitation with "show the score" ticked
+    showed the whole key, the defect this fixes: it becomes score, level and topics."""
+    from .models import Invitation, Quiz
+
+    Quiz.update(result_view="none").where(Quiz.show_result == False).execute()  # noqa: E712
+    Invitation.update(result_view="topics").where(Invitation.show_score == True).execute()  # noqa: E712
+
+
 MIGRATIONS = [
     Migration("0001_question_versions", question_versions),
+    Migration("0002_result_views", result_views),
 ]

@@ -23,6 +23,13 @@ LEVELS = ("junior", "mid", "senior")
 KINDS = ("single", "multiple", "true_false", "code_output", "ordering", "text")
 ROLES = ("admin", "recruiter", "reviewer")
 STATUSES = ("in_progress", "submitted", "expired")
+# What a candidate sees once an attempt is over (templates/candidate/result.html).
+RESULT_VIEWS = {
+    "none": "Nothing: a thank-you page",
+    "score": "Score and level",
+    "topics": "Score, level and per-topic breakdown",
+    "review": "Full review: every question with its right answer and explanation",
+}
 
 
 class JSONField(TextField):
@@ -110,6 +117,9 @@ class Quiz(BaseModel):
     shuffle = BooleanField(default=True)  # the order of the questions
     # The order of the choices (quiz.candidate.layout); off where the bank's order matters.
     shuffle_choices = BooleanField(default=True)
+    # What a candidate of a public attempt sees at the end (RESULT_VIEWS); an invitation
+    # says it for its own attempt. `show_result` is the older yes/no, kept in step.
+    result_view = CharField(max_length=10, default="review")
     show_result = BooleanField(default=True)
     # {"questions": [slug, ...]} | {"topics": [...], "levels": [...], "per_topic_level": n}
     selection = JSONField(default=dict)
@@ -125,6 +135,9 @@ class Invitation(BaseModel):
     created_at = DateTimeField(default=clock.now)
     expires_at = DateTimeField()
     time_limit = IntegerField(null=True)  # minutes; overrides the quiz's
+    # What the invited candidate sees at the end (RESULT_VIEWS): never the key unless chosen.
+    # `show_score` is the older yes/no, kept in step.
+    result_view = CharField(max_length=10, default="none")
     show_score = BooleanField(default=False)
     max_attempts = IntegerField(default=1)
     opened_at = DateTimeField(null=True)

@@ -219,6 +219,18 @@ def test_create_invitation_returns_the_link_once(world, app, client):
 
 
 @pytest.mark.parametrize(
+    "extra, view",
+    [({}, "none"), ({"show_score": True}, "topics"), ({"result": "review"}, "review")],
+)
+def test_create_invitation_chooses_what_the_candidate_sees(world, client, extra, view):
+    payload = {"quiz": "basics", "name": "Ada", "email": "ada@example.com", **extra}
+    r = client.post("/api/v1/invitations", json=payload, headers=bearer(world["keys"]["recruiter"]))
+    assert r.status_code == 201, r.json
+    assert r.json["invitation"]["result"] == view
+    assert Invitation.get(Invitation.id == r.json["invitation"]["id"]).result_view == view
+
+
+@pytest.mark.parametrize(
     "body, fields",
     [
         ({}, {"quiz", "name", "email"}),
@@ -229,6 +241,7 @@ def test_create_invitation_returns_the_link_once(world, app, client):
         ({"quiz": "basics", "name": "A", "email": "a@example.com", "days": True}, {"days"}),
         ({"quiz": "basics", "name": "A", "email": "a@x.io", "time_limit": 601}, {"time_limit"}),
         ({"quiz": "basics", "name": "A", "email": "a@x.io", "show_score": "yes"}, {"show_score"}),
+        ({"quiz": "basics", "name": "A", "email": "a@x.io", "result": "all"}, {"result"}),
         ({"quiz": 5, "name": ["A"], "email": None}, {"quiz", "name", "email"}),
         # A misspelt field is refused, not ignored (found by schemathesis).
         ({"quiz": "basics", "name": "A", "email": "a@x.io", "show_scor": True}, {"show_scor"}),

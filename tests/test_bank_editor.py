@@ -437,6 +437,7 @@ def quiz_data(client, **fields) -> dict:
         "public": "0",
         "shuffle": "1",
         "shuffle_choices": "1",
+        "result": "none",
         "active": "1",
         "time_limit": "15",
         "pass_mark": "70",
@@ -464,7 +465,7 @@ def test_build_a_quiz_from_draw_rules(admin):
     data = quiz_data(
         admin, mode="draw", topics="basics", levels=["senior", "junior"], per_topic_level="1"
     )
-    data.update(public="1", time_limit="", pass_mark="", show_result="1")
+    data.update(public="1", time_limit="", pass_mark="", result="review")
     del data["shuffle_choices"]  # an unticked box: choices keep the bank's order
     assert admin.post("/bank/quizzes", data=data).status_code == 303
     quiz = Quiz.get(Quiz.slug == "hooks")
@@ -532,7 +533,7 @@ def test_a_quiz_must_select_at_least_one_active_question(admin):
 
 def test_edit_a_quiz(admin):
     data = quiz_data(admin, title="Basics, timed", slug="ignored", time_limit="30")
-    data.update(public="1", mode="draw", topics="basics", show_result="1", shuffle=None)
+    data.update(public="1", mode="draw", topics="basics", result="topics", shuffle=None)
     r = admin.post("/bank/quizzes/basics/edit", data=data)
     assert r.status_code == 303
     quiz = Quiz.get(Quiz.slug == "basics")

@@ -154,13 +154,15 @@ def test_every_page_is_accessible_and_fits_small_screens(server, context):
     assert watch.problems == []
 
 
-def create_invitation(page, server, time_limit=""):
+def create_invitation(page, server, time_limit="", result=None):
     sign_in(page, server, "rec@example.com")
     page.get_by_role("link", name="New invitation").click()
     page.get_by_label("Candidate's name").fill("Grace Hopper")
     page.get_by_label("Candidate's e-mail").fill("grace@example.com")
     page.get_by_label("Quiz").select_option("basics")
     page.get_by_label("Time limit in minutes (optional)").fill(time_limit)
+    if result:
+        page.get_by_label("At the end, the candidate sees").select_option(label=result)
     page.get_by_role("button", name="Create invitation").click()
     page.wait_for_url(re.compile(r"/invitations/\d+/link$"))
     return page.get_by_role("textbox", name="Link").input_value()
@@ -177,6 +179,27 @@ def test_recruiter_creates_an_invitation_and_copies_its_link(server, context):
     screenshot(page, "invitation-link")
     page.goto(server.url + "/invitations")
     assert "Grace Hopper" in page.content()
+    assert watch.problems == []
+
+
+def test_an_invited_candidate_sees_score_and_topics_but_not_the_key(server, context, browser):
+    page = context.new_page()
+    link = create_invitation(page, server, result="Score, level and per-topic breakdown")
+    cpage = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    watch = Watch(cpage)
+    cpage.goto(link)
+    cpage.get_by_label("I have read how my data is used").check()
+    cpage.get_by_role("button", name="Start quiz").click()
+    cpage.wait_for_url(re.compile(r"\?q=1$"))
+    cpage.get_by_label("request").check()
+    cpage.get_by_role("button", name="Review all").click()
+    cpage.get_by_role("button", name="Finish quiz").click()
+    cpage.get_by_role("button", name="Yes, finish now").click()  # five questions unanswered
+    cpage.wait_for_url(re.compile(r"/result$"))
+    text = cpage.locator("main").inner_text()
+    assert "points" in text and "By topic" in text
+    assert "Right answer" not in text and "Question by question" not in text
+    assert "context-local proxy" not in text  # the explanation of the question answered
     assert watch.problems == []
 
 

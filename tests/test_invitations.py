@@ -88,7 +88,7 @@ def test_private_quiz_can_be_invited(app):
 
 def test_status_lifecycle_and_the_candidate_journey(app, monkeypatch):
     client = recruiter(app)
-    link = create_link(client, show_score="1")
+    link = create_link(client, result="score")
     assert statuses(client) == ["invited"]
     candidate = Candidate(app.test_client())
     landing = candidate.client.get(link).get_data(as_text=True)
@@ -117,7 +117,7 @@ def test_status_lifecycle_and_the_candidate_journey(app, monkeypatch):
     candidate.finish(pid)
     assert statuses(client) == ["completed"]
     result = candidate.client.get(f"/attempts/{pid}/result").get_data(as_text=True)
-    assert "1 / 2 points" in result  # show_score was ticked
+    assert "1 / 2 points" in result  # "score and level" was chosen
 
 
 def test_score_hidden_unless_allowed(app):
@@ -390,3 +390,51 @@ def test_the_new_link_of_a_reissued_invitation_opens_its_attempt(app):
     assert fresh.client.get(new_link).status_code == 200
     assert fresh.client.get(f"/attempts/{pid}/result").status_code == 200
     assert candidate.client.get(f"/attempts/{pid}/result").status_code == 410
+
+
+EXPLANATIONS = ["is a context-local proxy.", "before, view, after, teardown."]
+
+
+@pytest.mark.parametrize(
+    "view, score, topics, key",
+    [
+        ("none", False, False, False),
+        ("score", True, False, False),
+        ("topics", True, True, False),
+        ("review", True, True, True),
+    ],
+)
+def test_an_invited_candidate_sees_the_key_only_when_the_invitation_says_so(
+    app, view, score, topics, key
+):
+    """No right answer, accepted answer or explanation reaches an invited candidate unless
+    the invitation chose the full review; every page of the attempt is read."""
+    client = recruiter(app)
+    link = create_link(client, quiz="basics", result=view)
+    candidate = Candidate(app.test_client())
+    pid = start(candidate, link)
+    pages = [candidate.client.get(f"/attempts/{pid}?q={n}") for n in range(1, 7)]
+    pages.append(candidate.answer(pid, 6, "t-text", text="nope"))
+    pages.append(candidate.client.get(f"/attempts/{pid}/review"))
+    candidate.finish(pid)
+    pages += [candidate.client.get(f"/attempts/{pid}/result"), candidate.client.get(link)]
+    seen = "\n".join(unescape(p.get_data(as_text=True)) for p in pages)
+    result = unescape(pages[-2].get_data(as_text=True))
+    assert ("points" in result) is score
+    assert ("By topic" in result) is topics
+    assert ("app.secret_key" in seen) is key  # an accepted answer of the text question
+    assert ("Right answer" in seen) is key
+    assert all((e in seen) is key for e in EXPLANATIONS)
+    if not score:
+        assert "Thank you" in result
+
+
+def test_a_new_invitation_shows_nothing_by_default_and_says_what_review_means(app):
+    client = recruiter(app)
+    form = client.get("/invitations/new").get_data(as_text=True)
+    assert re.search(r'<option value="none" selected>Nothing', form)
+    assert "shows every right answer" in form
+    create_link(client)
+    assert Invitation.get().result_view == "none"
+    r = create(client, email="x@example.com", result="everything")
+    assert r.status_code == 400 and "Choose what the candidate sees" in r.get_data(as_text=True)

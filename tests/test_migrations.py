@@ -135,6 +135,7 @@ def make_first_release_database() -> None:
             model.create_table()
         user = User.create(email="r@example.com", role="recruiter")
         quiz = Quiz.create(slug="basics", title="Basics")
+        Quiz.create(slug="quiet", title="Quiet", show_result=False)
         question = OldQuestion.create(
             slug="q1", topic="wsgi", level="mid", kind="single", prompt="?"
         )
@@ -147,6 +148,7 @@ def make_first_release_database() -> None:
             created_by=user,
             created_at=T0,
             expires_at=T0,
+            show_score=True,
         )
         attempt = OldAttempt.create(
             public_id="p1",
@@ -179,7 +181,7 @@ def test_a_first_release_database_is_brought_up_to_date_and_keeps_its_rows(bound
     report = create_schema()
 
     assert report.baseline and not report.created
-    assert report.applied == ["0001_question_versions"]
+    assert report.applied == ["0001_question_versions", "0002_result_views"]
     assert {"question.current", "invitation.reminded_at"} <= set(report.columns)
     assert "webhook" in report.tables
     with database.connection_context():
@@ -194,6 +196,12 @@ def test_a_first_release_database_is_brought_up_to_date_and_keeps_its_rows(bound
         after = migrations.status()
         assert (after.pending, after.columns, after.indexes, after.tables) == ([], [], [], [])
         # Every row kept (a SQLite table rebuild with foreign keys on would have cascaded).
+        # "Show the score" showed the whole key; it now shows score, level and topics.
+        assert Invitation.get().result_view == "topics"
+        assert dict(Quiz.select(Quiz.slug, Quiz.result_view).tuples()) == {
+            "basics": "review",
+            "quiet": "none",
+        }
         question = Question.get(Question.slug == "q1")
         assert question.current and question.version == 1
         assert [c.text for c in question.choices] == ["yes"]

@@ -1,6 +1,8 @@
 """The OpenAPI 3 document of /api/v1, built per request: quiz slugs are listed as enums, so
 clients (and schemathesis, in the tests) know the valid values."""
 
+from ..models import RESULT_VIEWS
+
 NUMBER = {"type": "number", "nullable": True}
 # Explicit character classes, no \s: regex engines disagree about whitespace (the server
 # checks the same pattern).
@@ -114,7 +116,8 @@ def _schemas(active: list[str]) -> dict:
             "created_at": TIME,
             "expires_at": TIME,
             "time_limit": {"type": "integer", "nullable": True},
-            "show_score": {"type": "boolean"},
+            "result": {"type": "string", "enum": list(RESULT_VIEWS)},
+            "show_score": {"type": "boolean", "description": "result is not none (older field)."},
             "created_by": {"type": "string", "nullable": True},
             "attempt": {"type": "string", "nullable": True},
         },
@@ -218,7 +221,17 @@ def _schemas(active: list[str]) -> dict:
             "email": {"type": "string", "maxLength": 254, "pattern": EMAIL},
             "days": {"type": "integer", "minimum": 1, "maximum": 90, "default": 7},
             "time_limit": {"type": "integer", "minimum": 1, "maximum": 600, "nullable": True},
-            "show_score": {"type": "boolean", "default": False},
+            "result": {
+                "type": "string",
+                "enum": list(RESULT_VIEWS),
+                "default": "none",
+                "description": "What the candidate sees at the end; review shows the key.",
+            },
+            "show_score": {
+                "type": "boolean",
+                "default": False,
+                "description": "Older field: true is result topics.",
+            },
         },
     }
     return {

@@ -9,7 +9,7 @@ from flask import g, jsonify, request, url_for
 
 from .. import analytics_store, attempts
 from ..invitations import service
-from ..models import STATUSES, Answer, Attempt, Invitation, Question, Quiz, User
+from ..models import RESULT_VIEWS, STATUSES, Answer, Attempt, Invitation, Question, Quiz, User
 from . import allow, bp, error
 from .openapi import document
 
@@ -173,7 +173,8 @@ def _invitation(inv: Invitation, attempt: Attempt | None) -> dict:
         "created_at": iso(inv.created_at),
         "expires_at": iso(inv.expires_at),
         "time_limit": inv.time_limit,
-        "show_score": inv.show_score,
+        "result": inv.result_view,
+        "show_score": inv.result_view != "none",
         "created_by": inv.created_by.email if inv.created_by_id else None,
         "attempt": attempt.public_id if attempt else None,
     }
@@ -201,7 +202,7 @@ def list_invitations():
     return jsonify(result)
 
 
-INVITATION_FIELDS = ("quiz", "name", "email", "days", "time_limit", "show_score")
+INVITATION_FIELDS = ("quiz", "name", "email", "days", "time_limit", "show_score", "result")
 
 
 def _invitation_form(data: dict) -> tuple[dict, dict]:
@@ -239,7 +240,10 @@ def _invitation_form(data: dict) -> tuple[dict, dict]:
     show = data.get("show_score", False)
     if not isinstance(show, bool):
         fields["show_score"] = "Use true or false."
-    values["show_score"] = show is True
+    result = data.get("result", "topics" if show is True else "none")
+    if result not in RESULT_VIEWS:
+        fields["result"] = f"Use one of {', '.join(RESULT_VIEWS)}."
+    values["result"] = result
     return values, fields
 
 
@@ -278,7 +282,7 @@ def create_invitation():
         g.api_user,
         values["days"],
         time_limit=values["time_limit"],
-        show_score=values["show_score"],
+        result_view=values["result"],
     )
     link = url_for("candidate.invitation", token=token, _external=True)
     invitation = _visible_invitations(g.api_user).where(Invitation.id == invitation.id).get()

@@ -211,6 +211,14 @@ def seed(folder: Path = BANK_DIR) -> SeedReport:
     return report
 
 
+def result_view(z: dict) -> str:
+    """A `[[quizzes]]` table's result view: `result`, or the older `show_result` (true: a
+    full review, false: nothing)."""
+    if "result" in z:
+        return z["result"]
+    return "review" if z.get("show_result", True) else "none"
+
+
 def quiz_values(z: dict) -> dict:
     """The Quiz columns of a `[[quizzes]]` table."""
     values = {
@@ -221,7 +229,8 @@ def quiz_values(z: dict) -> dict:
         "shuffle_choices": bool(z.get("shuffle_choices", True)),
         "pass_mark": z.get("pass_mark"),
         "time_limit": int(z.get("time_limit", 0)) or None,
-        "show_result": bool(z.get("show_result", True)),
+        "result_view": result_view(z),
+        "show_result": result_view(z) != "none",
         "selection": dict(z.get("select", {})),
     }
     if "active" in z:

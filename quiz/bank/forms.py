@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..models import LEVELS
-from . import BankFileError, Issue, Spec, gift, native
+from ..models import LEVELS, RESULT_VIEWS
+from . import BankFileError, Issue, Spec, gift, native, result_view
 from . import transfer as bank_transfer
 from . import validate as bank_validate
 
@@ -212,7 +212,7 @@ class QuizForm:
     active: bool = True
     shuffle: bool = True
     shuffle_choices: bool = True
-    show_result: bool = True
+    result: str = "review"  # what candidates of public attempts see (models.RESULT_VIEWS)
     time_limit: str = ""  # minutes; blank: untimed
     pass_mark: str = ""  # percent; blank: no pass mark
     mode: str = "draw"  # draw (rules) | fixed (a list of slugs)
@@ -231,7 +231,7 @@ def quiz_form(data, slug: str | None = None) -> QuizForm:
         active=data.get("active") == "1",
         shuffle=data.get("shuffle") == "1",
         shuffle_choices=data.get("shuffle_choices") == "1",
-        show_result=data.get("show_result") == "1",
+        result=_text(data.get("result")).strip(),
         time_limit=_text(data.get("time_limit")).strip(),
         pass_mark=_text(data.get("pass_mark")).strip(),
         mode="fixed" if data.get("mode") == "fixed" else "draw",
@@ -254,7 +254,7 @@ def form_from_table(z: dict) -> QuizForm:
         active=bool(z.get("active", True)),
         shuffle=bool(z.get("shuffle", True)),
         shuffle_choices=bool(z.get("shuffle_choices", True)),
-        show_result=bool(z.get("show_result", True)),
+        result=result_view(z),
         time_limit="" if z.get("time_limit") is None else str(z["time_limit"]),
         pass_mark="" if z.get("pass_mark") is None else str(z["pass_mark"]),
         mode="fixed" if fixed else "draw",
@@ -298,7 +298,7 @@ def quiz_table(form: QuizForm) -> dict:
         "active": form.active,
         "shuffle": form.shuffle,
         "shuffle_choices": form.shuffle_choices,
-        "show_result": form.show_result,
+        "result": form.result,
         "time_limit": _whole(form.time_limit, 1, 1440) or 0,
         "pass_mark": _whole(form.pass_mark, 0, 100),
         "select": selection(form),
@@ -320,6 +320,8 @@ def quiz_errors(form: QuizForm, slugs: set[str], topics: set[str]) -> dict[str, 
         add("time_limit", "Minutes from 1 to 1440, or blank for no limit.")
     if form.pass_mark and _whole(form.pass_mark, 0, 100) is None:
         add("pass_mark", "A percentage from 0 to 100, or blank for no pass mark.")
+    if form.result not in RESULT_VIEWS:
+        add("result", "Choose what candidates see at the end.")
     if form.mode == "fixed":
         listed = slug_list(form.questions)
         unknown = [s for s in listed if s not in slugs]

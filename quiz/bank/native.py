@@ -21,7 +21,7 @@ QUESTION_KEYS = {
 }  # fmt: skip
 QUIZ_KEYS = {
     "slug", "title", "description", "public", "active", "shuffle", "shuffle_choices",
-    "pass_mark", "time_limit", "show_result", "select",
+    "pass_mark", "time_limit", "show_result", "result", "select",
 }  # fmt: skip
 SELECT_KEYS = {"questions", "topics", "levels", "per_topic_level"}
 STRING_KEYS = ("slug", "level", "kind", "prompt", "code", "explanation", "reference")
@@ -245,7 +245,7 @@ QUIZ_ORDER = (
 
 def quiz_lines(quiz: dict) -> list[str]:
     out = [f"slug = {string(quiz['slug'])}"]
-    for key in (*QUIZ_ORDER, "show_result"):
+    for key in (*QUIZ_ORDER, "result"):
         if quiz.get(key) is not None:
             v = quiz[key]
             out.append(f"{key} = {string(v, True) if isinstance(v, str) else value(v)}")

@@ -189,7 +189,7 @@ def quiz_tables() -> list[dict]:
             "shuffle_choices": z.shuffle_choices,
             "pass_mark": z.pass_mark,
             "time_limit": z.time_limit,
-            "show_result": z.show_result,
+            "result": z.result_view,
             "select": z.selection or {},
         }
         for z in Quiz.select().order_by(Quiz.id)

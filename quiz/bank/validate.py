@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from ..models import RESULT_VIEWS
 from ..scoring import normalise_text
 
 LEVELS = ("junior", "mid", "senior")
@@ -28,7 +29,9 @@ QUESTION_REQUIRED = {"slug", "level", "kind", "prompt", "explanation", "referenc
 QUESTION_OPTIONAL = {"points", "code", "choices", "accepted"}
 CHOICE_KEYS = {"text", "correct"}
 QUIZ_REQUIRED = {"slug", "title", "description", "select"}
-QUIZ_OPTIONAL = {"public", "shuffle", "shuffle_choices", "pass_mark", "time_limit", "show_result"}
+QUIZ_OPTIONAL = {
+    "public", "shuffle", "shuffle_choices", "pass_mark", "time_limit", "show_result", "result",
+}  # fmt: skip
 SELECT_FILTERS = {"topics", "levels", "per_topic_level"}
 META_KEYS = {"_file", "_line"}
 
@@ -547,6 +550,11 @@ def _quiz_messages(quiz: dict, seen: set) -> list[str]:
     for flag in ("public", "shuffle", "shuffle_choices", "show_result"):
         if flag in quiz and not isinstance(quiz[flag], bool):
             out.append(f"{flag} must be true or false")
+    if "result" in quiz:
+        if quiz["result"] not in RESULT_VIEWS:
+            out.append(f"result must be one of {', '.join(RESULT_VIEWS)}, not {quiz['result']!r}")
+        if "show_result" in quiz:
+            out.append("give `result` or the older `show_result`, not both")
     if "pass_mark" in quiz:
         mark = quiz["pass_mark"]
         if not _is_int(mark) or not 0 <= mark <= 100:

@@ -8,7 +8,7 @@ from ..bank.transfer import quiz_tables
 from ..db import database
 from ..errors import fail
 from ..htmx import go, render
-from ..models import LEVELS, Question, Quiz
+from ..models import LEVELS, RESULT_VIEWS, Question, Quiz
 from ..quizzes import active_rows, summarise
 from . import bp
 from .questions import CURRENT, topics
@@ -53,6 +53,7 @@ def _builder(form, editing: Quiz | None, status=200, fragment=None, errors=None)
         topics=topics(),
         levels=LEVELS,
         title=topic_title,
+        result_views=RESULT_VIEWS,
     )
 
 

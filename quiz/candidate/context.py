@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from .. import attempts, clock, layout
 from ..bank import topic_title
-from ..models import Answer, Attempt, Question
+from ..models import RESULT_VIEWS, Answer, Attempt, Question
 from ..responses import describe, right_answer
 from ..scoring import LEVEL_RULE, LEVELS, Key, estimate_level, passed, totals
 from . import signals
@@ -159,11 +159,13 @@ def result_page(attempt: Attempt, threshold: float) -> dict:
     )
     score, max_score = attempt.score or 0.0, attempt.max_score or 0.0
     invitation = attempt.invitation
+    # What the candidate may see (RESULT_VIEWS): an invitation says it for its attempt, the
+    # quiz for public ones. Only "review" shows right answers and explanations.
+    view = invitation.result_view if invitation else attempt.quiz.result_view
     return {
         "attempt": attempt,
         "quiz": attempt.quiz,
-        # Invited candidates see their score only if the recruiter allowed it.
-        "show_result": invitation.show_score if invitation else attempt.quiz.show_result,
+        "view": view if view in RESULT_VIEWS else "none",
         "invited": invitation is not None,
         "rows": rows,
         "score": score,

@@ -32,7 +32,7 @@ def create(
     created_by: User | None,
     days: int = 7,
     time_limit: int | None = None,
-    show_score: bool = False,
+    result_view: str = "none",
 ) -> tuple[Invitation, str]:
     """A new invitation and its token (256 random bits; shown once, stored as a hash)."""
     token = new_token(32)
@@ -45,7 +45,8 @@ def create(
             created_by=created_by,
             expires_at=clock.now() + timedelta(days=days),
             time_limit=time_limit,
-            show_score=show_score,
+            result_view=result_view,
+            show_score=result_view != "none",
         )
     return invitation, token
 

@@ -9,7 +9,7 @@ from .. import attempts, clock, mail
 from ..auth.users import current_user, roles_required
 from ..db import database
 from ..errors import fail
-from ..models import Attempt, Invitation, Quiz
+from ..models import RESULT_VIEWS, Attempt, Invitation, Quiz
 from ..parsing import whole_number
 from . import bp, service
 
@@ -83,6 +83,8 @@ def _form_errors(form) -> dict[str, str]:
     limit = form["time_limit"]
     if limit and whole_number(limit, 1, 600) is None:
         errors["time_limit"] = "Enter minutes from 1 to 600, or leave empty for the quiz's own."
+    if form["result"] not in RESULT_VIEWS:
+        errors["result"] = "Choose what the candidate sees at the end."
     return errors
 
 
@@ -93,8 +95,18 @@ def _quizzes():
 @bp.get("/new")
 @roles_required("recruiter")
 def new():
-    form = {"days": "7", "send_email": True}  # e-mailing the link is the usual case
-    return render_template("invitations/new.html", quizzes=_quizzes(), errors={}, form=form)
+    form = {"days": "7", "send_email": True, "result": "none"}  # e-mailing: the usual case
+    return _new_page(form)
+
+
+def _new_page(form, errors=None, status=200):
+    return render_template(
+        "invitations/new.html",
+        quizzes=_quizzes(),
+        errors=errors or {},
+        form=form,
+        result_views=RESULT_VIEWS,
+    ), status
 
 
 @bp.post("")
@@ -108,14 +120,12 @@ def create():
         "quiz_slug": slug,
         "days": request.form.get("days", "7").strip(),
         "time_limit": request.form.get("time_limit", "").strip(),
-        "show_score": request.form.get("show_score") == "1",
+        "result": request.form.get("result", "none"),
         "send_email": request.form.get("send_email") == "1",
     }
     errors = _form_errors(form)
     if errors:
-        return render_template(
-            "invitations/new.html", quizzes=_quizzes(), errors=errors, form=form
-        ), 400
+        return _new_page(form, errors, 400)
     invitation, token = service.create(
         form["quiz"],
         form["name"],
@@ -123,7 +133,7 @@ def create():
         current_user(),
         int(form["days"]),
         int(form["time_limit"]) if form["time_limit"] else None,
-        form["show_score"],
+        form["result"],
     )
     # The token is shown once, on the next page; only its hash stays in the database.
     session["new_link"] = {"id": invitation.id, "token": token}
