@@ -6,6 +6,7 @@ that meets the coverage minimums) to pass.
 
 import copy
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from quiz import create_app
 from quiz.bank import BANK_DIR
+from quiz.bank.cues import cues
 from quiz.bank.inspect import format_stats, load_bank, stats
 from quiz.bank.validate import (
     KINDS,
@@ -64,6 +66,8 @@ def question(topic: str, n: int, kind: str, level: str = "junior", right: int = 
             {"text": "c", "correct": True},
             {"text": "d"},
         ]
+        if right % 2:  # 3 right of 5: the count of right answers varies across the bank
+            q["choices"].append({"text": "e", "correct": True})
     elif kind == "true_false":
         q["choices"] = [{"text": "True"}, {"text": "False"}]
         q["choices"][right % 2]["correct"] = True
@@ -513,6 +517,7 @@ def test_written_bank_round_trips(good_dir):
     assert loaded.problems == []
     assert len(loaded.topics) == len(REQUIRED_TOPICS) and len(loaded.quizzes) == 2
     assert validate(loaded.topics, loaded.quizzes) == [] and coverage(loaded.topics) == []
+    assert cues(loaded.topics) == []
     first = loaded.topics[0]["questions"][0]
     assert first["_file"] == "app_factory.toml" and first["_line"] == 4
 
@@ -631,6 +636,27 @@ def test_check_fails_on_a_broken_copy_of_the_shipped_bank(cli, tmp_path):
     result = cli().invoke(args=["bank", "check", "--dir", str(copy_dir)])
     assert result.exit_code == 1
     assert "level 'beginner' is not one of junior, mid, senior" in result.output
+
+
+def test_check_fails_on_a_bank_with_test_wiseness_cues(cli, good_dir):
+    """Right answers that are the longest choice, and one count of right answers: `bank check`
+    fails and names the questions to rewrite."""
+    for path in good_dir.glob("*.toml"):
+        text = path.read_text("utf-8")
+        text = re.sub(
+            r'\{ text = "choice \d", correct = true \}',
+            '{ text = "the longest choice of all", correct = true }',
+            text,
+        )
+        text = text.replace('{ text = "e", correct = true }', '{ text = "e" }')
+        path.write_text(text, "utf-8")
+    result = cli().invoke(args=["bank", "check", "--dir", str(good_dir)])
+    assert result.exit_code == 1, result.output
+    longest = next(line for line in result.output.splitlines() if "is the longest choice" in line)
+    assert "app-factory-q1" in longest and "single-choice questions (at most 33%)" in longest
+    count = next(line for line in result.output.splitlines() if "share a count" in line)
+    assert count.startswith("(bank): -: 36 of 36 multiple-choice questions have 2 right answers")
+    assert "wsgi-q2" in count
 
 
 def test_check_fails_on_a_missing_folder(cli, tmp_path):

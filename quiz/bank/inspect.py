@@ -18,6 +18,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import BANK_DIR, QUIZZES_FILE
+from .cues import cues
 from .validate import KINDS, LEVELS, NO_SLUG, Problem, coverage, validate
 
 
@@ -97,7 +98,7 @@ def check(folder: Path | str = BANK_DIR) -> tuple[Loaded, list[Problem]]:
     """Load a folder and run every rule, including the bank-wide minimums."""
     loaded = load_bank(folder)
     problems = loaded.problems + validate(loaded.topics, loaded.quizzes)
-    return loaded, problems + coverage(loaded.topics)
+    return loaded, problems + coverage(loaded.topics) + cues(loaded.topics)
 
 
 def stats(topics: list[dict]) -> dict:
@@ -169,7 +170,8 @@ DIR_OPTION = click.option(
 @DIR_OPTION
 @with_appcontext
 def check_command(folder):
-    """Validate the bank files (schema, answers, links, quizzes, coverage); exit 1 on problems."""
+    """Validate the bank files (schema, answers, links, quizzes, coverage, test-wiseness
+    cues); exit 1 on problems."""
     path = _folder(folder)
     loaded, problems = check(path)
     for problem in problems:

@@ -106,35 +106,55 @@ def test_databases_close_without_commit(tmp_path):
 
 def test_databases_index_tradeoff():
     with contextlib.closing(sqlite3.connect(":memory:")) as db:
-        db.execute("CREATE TABLE user (id INTEGER PRIMARY KEY, email TEXT)")
+        db.execute("CREATE TABLE user (id INTEGER PRIMARY KEY, email TEXT, name TEXT)")
 
-        def plan():
+        def plan(column):
             rows = db.execute(
-                "EXPLAIN QUERY PLAN SELECT * FROM user WHERE email = ?", ("a@example.com",)
+                f"EXPLAIN QUERY PLAN SELECT * FROM user WHERE {column} = ?", ("a@example.com",)
             ).fetchall()
             return " ".join(row[-1] for row in rows)
 
-        assert plan().startswith("SCAN")  # full table scan before
+        db.executemany(
+            "INSERT INTO user (email, name) VALUES (?, ?)",
+            [(f"user{i}@example.com", f"user {i}") for i in range(2000)],
+        )
+        pages_before = db.execute("PRAGMA page_count").fetchone()[0]
+        assert plan("email").startswith("SCAN")  # full table scan before
         db.execute("CREATE INDEX ix_user_email ON user (email)")
-        after = plan()
+        after = plan("email")
         assert after.startswith("SEARCH") and "ix_user_email" in after
+        # The index is stored separately and takes space; other filters still scan.
+        assert db.execute("PRAGMA page_count").fetchone()[0] > pages_before
+        assert plan("name").startswith("SCAN")
 
-        # A plain index does not make the column unique.
+        # A plain index does not make the column unique: both rows are indexed and stored.
         db.executemany("INSERT INTO user (email) VALUES (?)", [("a@example.com",)] * 2)
-        assert db.execute("SELECT COUNT(*) FROM user").fetchone()[0] == 2
+        count = db.execute("SELECT COUNT(*) FROM user WHERE email = ?", ("a@example.com",))
+        assert count.fetchone()[0] == 2
 
 
 def test_databases_g_per_request(tmp_path):
     events = []
     app = _tutorial_app(str(tmp_path / "db.sqlite"), events)
+    app.secret_key = "test"
+    seen = []
+
+    @app.route("/peek")
+    def peek():
+        seen.append("db" in g)
+        return "peek"
+
     client = app.test_client()
-    client.get("/")
-    client.get("/")
+    responses = [client.get("/"), client.get("/"), client.get("/peek")]
 
     first, second = app.extensions["connections"]
     assert first is not second  # not shared between requests
     assert _is_closed(first) and _is_closed(second)
     assert events.count("connect") == 2 and events.count("reuse") == 2
+    # g is not carried over in the session cookie: no cookie is set, the next request's g is empty.
+    assert all("Set-Cookie" not in r.headers for r in responses)
+    assert client.get_cookie("session") is None
+    assert seen == [False]
 
 
 # --------------------------------------------------------------------------- mid
@@ -180,7 +200,7 @@ def test_databases_connection_lifecycle(tmp_path):
     assert events == ["connect", "reuse", "view returns", "after_request", "close"]
 
 
-def test_databases_check_same_thread():
+def test_databases_check_same_thread(tmp_path):
     db = sqlite3.connect(":memory:")
     errors = []
 
@@ -198,3 +218,38 @@ def test_databases_check_same_thread():
         assert db.execute("SELECT 1").fetchone() == (1,)  # fine in the creating thread
     finally:
         db.close()
+
+    path = tmp_path / "shared.sqlite"
+    # SQLite has no one-connection-per-process limit: two connections to one file work.
+    with (
+        contextlib.closing(sqlite3.connect(path)) as a,
+        contextlib.closing(sqlite3.connect(path)) as b,
+    ):
+        a.execute("CREATE TABLE item (name TEXT)")
+        a.commit()
+        b.execute("INSERT INTO item VALUES ('from b')")
+        b.commit()
+        assert a.execute("SELECT COUNT(*) FROM item").fetchone()[0] == 1
+
+    # With the thread check disabled, one shared connection is one transaction for everyone:
+    # request B's commit also commits the half-done work of request A.
+    with contextlib.closing(sqlite3.connect(path, check_same_thread=False)) as shared:
+        shared.execute("DELETE FROM item")
+        shared.commit()
+
+        def request_a():
+            shared.execute("INSERT INTO item VALUES ('a, unfinished')")
+
+        def request_b():
+            shared.execute("INSERT INTO item VALUES ('b')")
+            shared.commit()
+
+        for target in (request_a, request_b):
+            worker = threading.Thread(target=target)
+            worker.start()
+            worker.join()
+        shared.rollback()  # request A gives up, but its row is already committed
+        assert shared.execute("SELECT name FROM item ORDER BY name").fetchall() == [
+            ("a, unfinished",),
+            ("b",),
+        ]

@@ -59,6 +59,18 @@ def test_extensions_init_app_factory():
     assert second.test_client().get("/").get_data(as_text=True) == "second"
     assert first.extensions["ext"] is second.extensions["ext"] is ext
 
+    # The distractor: Flask does not call init_app on objects stored in the config.
+    class Recorder:
+        apps = []
+
+        def init_app(self, app):
+            Recorder.apps.append(app)
+
+    in_config = Flask(__name__)
+    in_config.config["DB"] = Recorder()
+    assert in_config.test_client().get("/").status_code == 404  # the app has run a request
+    assert Recorder.apps == [] and in_config.extensions == {}
+
 
 def test_extensions_login_secret_key():
     def make(secret_key):
@@ -134,6 +146,7 @@ def test_extensions_current_app():
         good.init_app(app)
         apps.append(app)
 
+    assert bad.app is apps[1]  # the second init_app raised nothing, it just rebound
     with apps[0].app_context():
         assert good.url() == "sqlite:///one"
         assert bad.url() == "sqlite:///two"  # reads the last app's config
@@ -220,12 +233,14 @@ def test_extensions_g_namespace():
     ext = MyExt()
     app = Flask(__name__)
     ext.init_app(app)
+    app.extensions["myext"] = {"requests": 0}
     seen = []
 
     @app.route("/")
     def index():
         assert ext.conn() is ext.conn()  # lazily opened once per request
         seen.append(ext.conn())
+        current_app.extensions["myext"]["requests"] += 1
         return "ok"
 
     @app.route("/boom")
@@ -244,6 +259,8 @@ def test_extensions_g_namespace():
     assert [c.n for c in seen] == [1, 2]  # a fresh connection per request
     assert all(c.closed for c in seen)
     assert MyExt.opened == 2
+    # The distractor: app.extensions lives as long as the app and is never emptied per request.
+    assert app.extensions["myext"] == {"requests": 2}
 
     assert client.get("/boom").status_code == 500
     assert events[-1] == ("closed", 3)  # closed even when the view raised
@@ -268,10 +285,18 @@ def test_extensions_csrf_api_exempt():
     assert client.post("/api/items", headers={"Authorization": "Bearer t"}).status_code == 201
     assert client.post("/profile").status_code == 400  # HTML forms stay protected
 
-    # The distractor: WTF_CSRF_ENABLED = False switches protection off everywhere.
+    # The distractor: WTF_CSRF_ENABLED = False switches protection off everywhere,
+    # including the token check of FlaskForm.
     off, _ = _csrf_app(WTF_CSRF_ENABLED=False)
     off.add_url_rule("/profile", "profile", lambda: "saved", methods=["POST"])
-    assert off.test_client().post("/profile").status_code == 200
+
+    @off.post("/form")
+    def form():
+        return "valid" if FlaskForm().validate_on_submit() else "invalid"
+
+    client = off.test_client()
+    assert client.post("/profile").status_code == 200
+    assert client.post("/form").get_data(as_text=True) == "valid"
 
 
 def test_extensions_methodview_rest():

@@ -1,15 +1,20 @@
 """Behaviour behind the answers keyed in quiz/bank/performance.toml.
 
 One test per question whose keyed answer can be demonstrated with the installed Flask/Werkzeug
-(and Gunicorn, a dependency of the project); each is named after the question slug.
+(and Gunicorn and cachelib, dependencies of the project); each is named after the question slug.
 code_output questions are checked by test_bank_content.
 """
 
 import functools
+import inspect
 import io
+import multiprocessing
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+import gunicorn.workers.gthread
+import gunicorn.workers.sync
+from cachelib import SimpleCache
 from flask import Flask, g, make_response, request, session, url_for
 from gunicorn.config import Config
 from werkzeug.middleware.profiler import ProfilerMiddleware
@@ -52,6 +57,15 @@ def test_performance_profiler_middleware(tmp_path):
     assert len(list(tmp_path.glob("GET.slow.*.prof"))) == 1
 
 
+def test_performance_static_web_server(tmp_path):
+    # The distractor: Flask does not hand static files to the front-end server by default.
+    app = static_app(tmp_path)
+    assert app.config["USE_X_SENDFILE"] is False
+    resp = app.test_client().get("/static/app.css", buffered=True)
+    assert "X-Sendfile" not in resp.headers
+    assert resp.data == b"body { color: black; }\n"  # the worker sent the bytes itself
+
+
 def test_performance_stream_generator():
     app = make_app()
     state = {"finished": False}
@@ -78,6 +92,12 @@ def test_performance_gunicorn_sync_worker():
     cfg = Config()
     assert cfg.worker_class_str == "sync"
     assert cfg.threads == 1
+    # The distractor: worker_connections defaults to 1000 but the sync worker never reads it.
+    assert cfg.worker_connections == 1000
+    assert "worker_connections" not in inspect.getsource(gunicorn.workers.sync)
+    # The distractor: a sync worker starts no thread per request (it never imports threading).
+    source = inspect.getsource(gunicorn.workers.sync)
+    assert "threading" not in source and "futures" not in source
 
 
 def test_performance_cached_decorator_order():
@@ -134,8 +154,11 @@ def test_performance_cached_decorator_order():
 def test_performance_gunicorn_threads():
     cfg = Config()
     cfg.set("workers", 3)
-    cfg.set("threads", 4)
+    cfg.set("threads", 4)  # no worker_class set, as without -k
     assert cfg.worker_class_str == "gthread"
+    assert cfg.worker_class is gunicorn.workers.gthread.ThreadWorker
+    # The distractors: -w stays the process count and --threads the threads in each one.
+    assert (cfg.workers, cfg.threads) == (3, 4)
     assert cfg.workers * cfg.threads == 12
 
     single = Config()
@@ -201,6 +224,11 @@ def test_performance_cache_private():
 # --------------------------------------------------------------------------- senior
 
 
+def _store_in_cache(cache, queue):
+    cache.set("stats", "computed in the child")
+    queue.put(cache.get("stats"))
+
+
 def test_performance_horizontal_scaling():
     def instance(secret):
         app = make_app(SECRET_KEY=secret)
@@ -230,6 +258,18 @@ def test_performance_horizontal_scaling():
         client.set_cookie("session", cookie)
         assert client.get("/me").get_json()["uid"] == expected
 
+    # The distractor: Flask-Caching's SimpleCache is cachelib's, and a forked worker gets its
+    # own copy of it.
+    cache = SimpleCache()
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    worker = ctx.Process(target=_store_in_cache, args=(cache, queue))
+    worker.start()
+    assert queue.get(timeout=10) == "computed in the child"
+    worker.join(timeout=10)
+    assert worker.exitcode == 0
+    assert cache.get("stats") is None  # the parent (or a sibling worker) never sees it
+
 
 def test_performance_profiler_buffering():
     def build(profiled):
@@ -258,6 +298,7 @@ def test_performance_profiler_buffering():
     resp = app.test_client().get("/export.csv")
     assert state["finished"] is True  # the middleware already consumed the whole body
     assert resp.get_data(as_text=True) == "a\nb\n"
+    assert "Content-Encoding" not in resp.headers  # buffered, not compressed
 
 
 def test_performance_static_cache_busting(tmp_path):
@@ -273,6 +314,23 @@ def test_performance_static_cache_busting(tmp_path):
     versioned = tuned.test_client().get("/static/app.css?v=3f2a", buffered=True)
     assert versioned.status_code == 200
 
+    # The distractor: without validators the browser still must ask (no-cache), and every
+    # answer is the whole file.
+    stripped = static_app(tmp_path / "c")
+
+    @stripped.after_request
+    def strip_validators(resp):
+        resp.headers.pop("ETag", None)
+        resp.headers.pop("Last-Modified", None)
+        return resp
+
+    client = stripped.test_client()
+    for _ in range(2):
+        resp = client.get("/static/app.css", buffered=True)
+        assert resp.headers["Cache-Control"] == "no-cache"
+        assert "ETag" not in resp.headers and "Last-Modified" not in resp.headers
+        assert resp.status_code == 200 and len(resp.data) == 23
+
 
 def test_performance_static_defaults(tmp_path):
     app = static_app(tmp_path)
@@ -286,6 +344,7 @@ def test_performance_static_defaults(tmp_path):
     assert resp.headers["Cache-Control"] == "no-cache"
     assert "max-age" not in resp.headers["Cache-Control"]
     assert "X-Sendfile" not in resp.headers
+    assert resp.data == b"body { color: black; }\n"  # Flask sent the bytes itself
 
     etag = resp.headers["ETag"]
     again = client.get("/static/app.css", headers={"If-None-Match": etag}, buffered=True)

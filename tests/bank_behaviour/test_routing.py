@@ -119,12 +119,17 @@ def test_routing_builtin_converters():
     def number(n):
         return str(n)
 
+    @app.route("/delta/<int(signed=True):delta>")
+    def delta(delta):
+        return repr(delta)
+
     client = app.test_client()
     assert client.get("/docs/api/v2").get_data(as_text=True) == "api/v2"
     assert client.get(f"/keys/{uuid.UUID(int=1)}").get_data(as_text=True) == "UUID"
     assert client.get("/price/9.5").get_data(as_text=True) == "9.5"
     assert client.get("/n/3").status_code == 200
     assert client.get("/n/-3").status_code == 404  # int is unsigned by default
+    assert client.get("/delta/-3").get_data(as_text=True) == "-3"  # unless signed=True
     assert "slug" not in app.url_map.converters
     assert {"path", "uuid", "float", "int", "string", "any"} <= set(app.url_map.converters)
 
@@ -136,8 +141,15 @@ def test_routing_missing_form_key():
     def login():
         return request.form["email"]
 
-    resp = app.test_client().post("/login", data={"password": "x"})
-    assert resp.status_code == 400
+    @app.route("/optional", methods=["POST"])
+    def optional():
+        return repr(request.form.get("email"))
+
+    client = app.test_client()
+    resp = client.post("/login", data={"password": "x"})
+    assert resp.status_code == 400  # not a 500, and not a 200 with None
+    # Only .get() reads a missing key as None.
+    assert client.post("/optional", data={"password": "x"}).get_data(as_text=True) == "None"
 
 
 def test_routing_getlist():
@@ -159,17 +171,28 @@ def test_routing_json_request_data():
         seen["dry_run"] = request.args["dry_run"]
         seen["json"] = request.get_json()
         seen["form"] = dict(request.form)
+        seen["values"] = dict(request.values)
         return "ok"
 
     @app.route("/form-lookup", methods=["POST"])
     def form_lookup():
         return request.form["name"]
 
+    @app.route("/values-lookup", methods=["POST"])
+    def values_lookup():
+        return request.values["name"]
+
     client = app.test_client()
     assert client.post("/items?dry_run=1", json={"name": "lamp"}).status_code == 200
-    assert seen == {"dry_run": "1", "json": {"name": "lamp"}, "form": {}}
+    assert seen == {
+        "dry_run": "1",
+        "json": {"name": "lamp"},
+        "form": {},
+        "values": {"dry_run": "1"},  # args and form only, never the JSON body
+    }
     assert seen["dry_run"] != 1
     assert client.post("/form-lookup", json={"name": "lamp"}).status_code == 400
+    assert client.post("/values-lookup?dry_run=1", json={"name": "lamp"}).status_code == 400
 
 
 def test_routing_post_redirect_get():

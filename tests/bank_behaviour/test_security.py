@@ -10,13 +10,16 @@ import hashlib
 import io
 import json
 import re
-from urllib.parse import urljoin
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from flask import Flask, redirect, render_template_string, request, send_from_directory, session
 from markupsafe import Markup
+from werkzeug.debug import DebuggedApplication
 from werkzeug.exceptions import NotFound
 from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.test import Client
 from werkzeug.utils import secure_filename
 
 
@@ -70,6 +73,8 @@ def test_security_password_storage():
     # A bare SHA-256 is unsalted: equal passwords give equal digests, unlike the salted hash.
     assert hashlib.sha256(b"pw").hexdigest() == hashlib.sha256(b"pw").hexdigest()
     assert generate_password_hash("pw") != generate_password_hash("pw")
+    # check_password_hash only reads method$salt$hash strings: a bare digest never verifies.
+    assert not check_password_hash(hashlib.sha256(b"pw").hexdigest(), "pw")
 
 
 def test_security_session_not_encrypted():
@@ -88,6 +93,32 @@ def test_security_secure_filename():
     assert secure_filename("My CV (final).pdf") == "My_CV_final.pdf"
     assert secure_filename("résumé.pdf") == "resume.pdf"
     assert secure_filename("...") == ""
+
+
+def test_security_debugger_production():
+    app = _session_app()
+    app.debug = True
+
+    @app.route("/crash")
+    def crash():
+        raise RuntimeError("boom")
+
+    # What `flask run --debug` serves: the app wrapped in the debugger with evalex on.
+    app.logger.disabled = True
+    resp = Client(DebuggedApplication(app, evalex=True)).get("/crash")
+    assert resp.status_code == 500
+    # The traceback page offers the console that runs Python code in the server process.
+    assert "EVALEX = true" in resp.get_data(as_text=True)
+
+    # Distractors: debug mode keeps autoescaping and the session signature check.
+    with app.test_request_context():
+        assert render_template_string("{{ x }}", x="<b>") == "&lt;b&gt;"
+    client = app.test_client()
+    client.get("/login")
+    value = client.get_cookie("session").value
+    forged = base64.urlsafe_b64encode(b'{"uid":1}').rstrip(b"=").decode()
+    client.set_cookie("session", forged + value[value.index(".") :])
+    assert client.get("/me").text == "None"
 
 
 def test_security_httponly_name():
@@ -117,6 +148,15 @@ def test_security_session_cookie_defaults():
     forged_payload = base64.urlsafe_b64encode(b'{"uid":1}').rstrip(b"=").decode()
     client.set_cookie("session", forged_payload + value[value.index(".") :])
     assert client.get("/me").text == "None"
+
+    # SESSION_REFRESH_EACH_REQUEST is True, but it only refreshes permanent sessions: a later
+    # request that only reads the session sends no Set-Cookie.
+    assert app.config["SESSION_REFRESH_EACH_REQUEST"] is True
+    client = app.test_client()
+    client.get("/login")
+    later = client.get("/me")
+    assert later.text == "7"
+    assert later.headers.getlist("Set-Cookie") == []
 
 
 def test_security_disable_escaping():
@@ -273,8 +313,16 @@ def test_security_open_redirect_prefix():
     )
     # The distractors stay on the site (or are caught by the prefix check).
     assert client.get("/login?next=https://evil.example/").headers["Location"] == "/"
-    local = client.get("/login", query_string={"next": "/account?tab=security"})
-    assert local.headers["Location"] == "/account?tab=security"
+    local = client.get("/login", query_string={"next": "/login?next=https://evil.example/"})
+    assert local.headers["Location"] == "/login?next=https://evil.example/"
+    assert urlsplit(urljoin("https://shop.example/login", local.headers["Location"])).netloc == (
+        "shop.example"
+    )
+    assert client.get(local.headers["Location"]).headers["Location"] == "/"  # the next hop
+    climb = client.get("/login", query_string={"next": "/../../etc/passwd"})
+    assert urljoin("https://shop.example/login", climb.headers["Location"]) == (
+        "https://shop.example/etc/passwd"
+    )
 
 
 def test_security_secret_key_fallbacks():
@@ -304,6 +352,22 @@ def test_security_escaping_gaps():
 
     safe = _render("<div>{{ x|safe }}</div>", x="<img src=x onerror=alert(1)>")
     assert safe == "<div><img src=x onerror=alert(1)></div>"
+
+    # In an event-handler attribute the quote is escaped, but the browser's HTML parser decodes
+    # the entity before the code runs (html.parser decodes attribute values the same way).
+    handler = _render("""<body onload="greet('{{ x }}')">""", x="');alert(1);//")
+    assert handler == """<body onload="greet('&#39;);alert(1);//')">"""
+    attrs = []
+    parser = HTMLParser()
+    parser.handle_starttag = lambda tag, found: attrs.extend(found)
+    parser.feed(handler)
+    assert attrs == [("onload", "greet('');alert(1);//')")]
+
+    # After a path prefix the value cannot pick the scheme: it stays a relative path.
+    prefixed = _render('<a href="/users/{{ x }}">profile</a>', x="javascript:alert(1)")
+    assert prefixed == '<a href="/users/javascript:alert(1)">profile</a>'
+    target = urljoin("https://shop.example/page", "/users/javascript:alert(1)")
+    assert urlsplit(target)[:2] == ("https", "shop.example")
 
     quoted = _render('<input value="{{ x }}">', x='" onfocus="alert(1)')
     assert quoted == '<input value="&#34; onfocus=&#34;alert(1)">'

@@ -99,9 +99,9 @@ def test_templates_default_context():
 def test_templates_builtin_filters():
     app = make_app()
     filters = app.jinja_env.filters
-    assert {"default", "length", "truncate"} <= set(filters)
+    assert {"default", "length", "truncate", "wordcount"} <= set(filters)
+    assert app.jinja_env.from_string("{{ 'one two three'|wordcount }}").render() == "3"
     assert "currency" not in filters
-    assert "slugify" not in filters
     with pytest.raises(TemplateAssertionError):
         app.jinja_env.from_string("{{ price|currency }}")
 
@@ -172,13 +172,14 @@ def test_templates_select_list(tmp_path):
 
 
 def test_templates_autoescape_extensions(tmp_path):
-    names = ["email.txt", "feed.xml", "page.html", "page.html.j2", "icon.svg"]
+    names = ["email.txt", "feed.rss", "feed.xml", "page.html", "page.html.j2", "icon.svg"]
     write_templates(tmp_path, {name: "{{ value }}" for name in names})
     app = make_app(tmp_path)
     with app.test_request_context():
         rendered = {name: render_template(name, value="<b>") for name in names}
     assert rendered == {
         "email.txt": "<b>",
+        "feed.rss": "<b>",  # XML content, but the name does not end in .xml
         "feed.xml": "&lt;b&gt;",
         "page.html": "&lt;b&gt;",
         "page.html.j2": "<b>",

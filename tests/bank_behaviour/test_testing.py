@@ -321,6 +321,16 @@ def test_testing_exception_propagation():
     resp = handled.test_client().get("/bug")
     assert (resp.status_code, resp.text) == (422, "handled")
 
+    # A handler for a base class is found along the MRO too: it is not skipped.
+    broad = make()
+
+    @broad.errorhandler(Exception)
+    def handle_any(e):
+        return f"handled {type(e).__name__}", 422
+
+    resp = broad.test_client().get("/bug")
+    assert (resp.status_code, resp.text) == (422, "handled ValueError")
+
     # Contrast: with testing off, the same 500 handler does produce the page.
     app.config["TESTING"] = False
     app.logger.disabled = True
