@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 from werkzeug.serving import run_simple
 
 from . import bank, db, sessions
+from .auth.users import hash_password
 from .models import RESULT_VIEWS, ROLES, Attempt, Question, Quiz, User
 
 
@@ -87,7 +88,7 @@ def demo_login(instance_path: str) -> tuple[str, str] | None:
                 email=DEMO_EMAIL,
                 name="Demo admin",
                 role="admin",
-                password_hash=generate_password_hash(password),
+                password_hash=hash_password(password),
             )
         if not path.exists():
             return None
@@ -173,7 +174,7 @@ def create_user_command(email, role, name, password):
             email=email,
             name=name or email.split("@")[0],
             role=role,
-            password_hash=generate_password_hash(password),
+            password_hash=hash_password(password),
         )
     click.echo(f"Created {role} {email}.")
 

@@ -13,6 +13,9 @@ from quiz.db import close_all, create_schema, database
 from quiz.models import MODELS, Choice, Question
 
 TEST_BANK = Path(__file__).parent / "data" / "bank"
+# Test accounts' passwords: one PBKDF2 round instead of scrypt (production keeps scrypt:
+# tests/test_auth.py::test_production_hashes_passwords_with_scrypt).
+FAST_HASH = "pbkdf2:sha256:1"
 HX = {"HX-Request": "true"}
 
 
@@ -85,6 +88,7 @@ def make_app(tmp_path: Path, **config):
     settings = {
         "INSTANCE_PATH": tmp_path / "instance",
         "TESTING": True,
+        "PASSWORD_HASH_METHOD": FAST_HASH,
         "DATABASE_URL": SERVER_DATABASE or f"sqlite+pool:///{tmp_path / 'test.sqlite3'}",
     }
     if SERVER_REDIS:

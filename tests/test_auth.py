@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import stored_session
+from conftest import FAST_HASH, stored_session
 from werkzeug.security import generate_password_hash
 
 from quiz.models import User
@@ -17,7 +17,7 @@ def make_user(email, role="admin", active=True, password=PASSWORD):
         name=email.split("@")[0],
         role=role,
         active=active,
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(password, method=FAST_HASH),
     )
 
 
@@ -38,9 +38,25 @@ def sid(client):
     return cookie.value if cookie else None
 
 
-def test_passwords_are_stored_hashed(app):
-    user = make_user("a@example.com")
-    assert PASSWORD not in user.password_hash and user.password_hash.startswith("scrypt:")
+def test_passwords_are_stored_hashed(app, client):
+    admin_client(client)
+    t = token(client, "/bank/users")
+    form = {"csrf_token": t, "email": "n@example.com", "role": "reviewer", "password": PASSWORD}
+    assert client.post("/bank/users", data=form).status_code == 303
+    user = User.get(User.email == "n@example.com")
+    assert PASSWORD not in user.password_hash and user.password_hash.startswith("pbkdf2:")
+    assert login(app.test_client(), "n@example.com").status_code == 303
+
+
+def test_production_hashes_passwords_with_scrypt(tmp_path):
+    """The cheap method is the tests' alone: the default is scrypt."""
+    from quiz import create_app
+    from quiz.auth.users import hash_password
+
+    app = create_app({"INSTANCE_PATH": tmp_path / "instance", "TESTING": True})
+    assert app.config["PASSWORD_HASH_METHOD"] == "scrypt"
+    with app.app_context():
+        assert hash_password(PASSWORD).startswith("scrypt:")
 
 
 def test_sign_in_regenerates_the_session_id(client, app):

@@ -4,7 +4,7 @@ import functools
 import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import current_app, g, has_app_context, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import database
@@ -12,17 +12,23 @@ from ..errors import fail
 from ..models import ApiToken, User
 
 
+def hash_password(password: str) -> str:
+    """The stored form of a password (salted; PASSWORD_HASH_METHOD, scrypt by default)."""
+    method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+    return generate_password_hash(password, method=method)
+
+
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(method: str) -> str:
     """Checked when the e-mail is unknown, so a wrong address costs as long as a wrong password."""
-    return generate_password_hash(secrets.token_hex(16))
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None (in constant-ish time)."""
     user = User.get_or_none(User.email == email.strip().lower()[:254])
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None

@@ -3,9 +3,8 @@
 import re
 
 from flask import flash, redirect, render_template, request, url_for
-from werkzeug.security import generate_password_hash
 
-from ..auth.users import current_user, deactivate, roles_required
+from ..auth.users import current_user, deactivate, hash_password, roles_required
 from ..db import database
 from ..errors import fail
 from ..models import ROLES, User
@@ -65,7 +64,7 @@ def add_user():
             email=form["email"],
             name=form["name"] or form["email"].split("@")[0],
             role=form["role"],
-            password_hash=generate_password_hash(form["password"]),
+            password_hash=hash_password(form["password"]),
         )
     flash(f"Added {form['role']} {form['email']}.")
     return redirect(url_for(".users"), 303)
