@@ -11,6 +11,7 @@ from wsgiref.validate import check_environ
 
 import pytest
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -29,6 +30,8 @@ def test_wsgi_callable_signature():
     assert statuses == ["200 OK"] and list(body) == [b"ok"]
     with pytest.raises(TypeError):
         app(Request(environ))  # not a Request -> Response callable
+    with pytest.raises(TypeError):
+        app(environ)  # environ alone is not enough: start_response is required
 
 
 def test_wsgi_wrap_wsgi_app():
@@ -48,6 +51,10 @@ def test_wsgi_wrap_wsgi_app():
     app.wsgi_app = inner = Count(app.wsgi_app)  # app.wsgi_app = Middleware(app.wsgi_app)
     assert app.test_client().get("/").text == "ok"
     assert inner.calls == 1 and isinstance(app, Flask)
+
+    # ProxyFix wraps a Flask object as happily as Flask.wsgi_app; only the result differs.
+    wrapped = ProxyFix(make_app())
+    assert Client(wrapped).get("/").text == "ok" and not hasattr(wrapped, "route")
 
 
 @pytest.mark.skipif("WEB_CONCURRENCY" in os.environ, reason="WEB_CONCURRENCY sets the default")
