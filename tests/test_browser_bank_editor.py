@@ -51,6 +51,7 @@ def test_admin_filters_edits_with_live_preview_and_saves(server, browser):
     page = context.new_page()
     watch = Watch(page)
     sign_in(page, server)
+    page.get_by_text("Admin", exact=True).click()  # the admin menu opens
     page.get_by_role("link", name="Questions").click()
     page.wait_for_url(re.compile(r"/bank/questions$"))
     assert "6 questions" in page.locator("#results-title").inner_text()

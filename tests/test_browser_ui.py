@@ -1,6 +1,7 @@
 """The UI in a real browser: keyboard only, accessibility, small screens, staff journeys,
 deadlines and a lost connection."""
 
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -201,6 +202,38 @@ def test_an_invited_candidate_sees_score_and_topics_but_not_the_key(server, cont
     assert "Right answer" not in text and "Question by question" not in text
     assert "context-local proxy" not in text  # the explanation of the question answered
     assert watch.problems == []
+
+
+def test_every_admin_page_is_one_menu_away_and_the_menu_fits_a_phone(server, browser):
+    """The admin's menu on a 390 px phone takes at most two rows, and its admin entry opens
+    (without JavaScript too: a <details>) onto every admin page, API tokens and webhook
+    included."""
+    for javascript in (True, False):
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, java_script_enabled=javascript
+        )
+        page = context.new_page()
+        sign_in(page, server, "boss@example.com")
+        tops = page.eval_on_selector_all(
+            "header.site nav > a, header.site nav > details > summary, header.site nav button",
+            "items => items.map(e => Math.round(e.getBoundingClientRect().top))",
+        )
+        rows = 1 + sum(1 for a, b in itertools.pairwise(sorted(tops)) if b - a > 12)
+        assert len(tops) == 6 and rows <= 2, tops  # two rows of links, not five
+        pages = {
+            "Questions": "/bank/questions",
+            "Quiz builder": "/bank/quizzes",
+            "Users": "/bank/users",
+            "Outbox": "/bank/outbox",
+            "API tokens": "/bank/api-tokens",
+            "Webhook": "/bank/webhook",
+        }
+        for name, path in pages.items():
+            page.get_by_text("Admin", exact=True).click()
+            page.get_by_role("link", name=name, exact=True).click()
+            page.wait_for_url(server.url + path)
+            assert page.locator("h1").first.is_visible()
+        context.close()
 
 
 def test_invited_candidate_reaches_the_deadline(server, context, browser):
