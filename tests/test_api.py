@@ -83,7 +83,7 @@ def test_admin_creates_and_revokes_tokens_in_the_ui(app, client):
     # The list never shows the token again.
     assert key not in client.get("/bank/api-tokens").get_data(as_text=True)
     row = ApiToken.get(ApiToken.name == "BI")
-    r = client.post(f"/bank/api-tokens/{row.id}/revoke", data={"csrf_token": csrf})
+    r = client.post(f"/bank/api-tokens/{row.id}/revoke", data={"csrf_token": csrf, "confirm": "1"})
     assert r.status_code == 303
     assert get(app.test_client(), "/api/v1/attempts", key).status_code == 401
     bad = client.post("/bank/api-tokens", data={"csrf_token": csrf, "user": "x@example.com"})

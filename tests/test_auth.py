@@ -221,7 +221,8 @@ def test_admin_changes_role_and_deactivates(client):
     t = token(client, "/bank/users")
     assert (
         client.post(
-            f"/bank/users/{other.id}", data={"csrf_token": t, "role": "recruiter", "active": "0"}
+            f"/bank/users/{other.id}",
+            data={"csrf_token": t, "role": "recruiter", "active": "0", "confirm": "1"},
         ).status_code
         == 303
     )
@@ -244,7 +245,7 @@ def test_the_last_admin_stays(client):
     admin_client(client)
     second = make_user("second@example.com")
     t = token(client, "/bank/users")
-    client.post(f"/bank/users/{second.id}", data={"csrf_token": t, "active": "0"})
+    client.post(f"/bank/users/{second.id}", data={"csrf_token": t, "active": "0", "confirm": "1"})
     me = User.get(User.email == "admin@example.com")
     r = client.post(f"/bank/users/{me.id}", data={"csrf_token": t, "active": "0"})
     assert r.status_code == 409
@@ -291,7 +292,8 @@ def test_deactivation_ends_sessions_and_api_tokens_for_good(app, client):
     t = token(client, "/bank/users")
     for active in ("0", "1"):  # deactivate, then reactivate
         r = client.post(
-            f"/bank/users/{other.id}", data={"csrf_token": t, "role": "reviewer", "active": active}
+            f"/bank/users/{other.id}",
+            data={"csrf_token": t, "role": "reviewer", "active": active, "confirm": "1"},
         )
         assert r.status_code == 303
     assert User.get_by_id(other.id).active
@@ -299,3 +301,22 @@ def test_deactivation_ends_sessions_and_api_tokens_for_good(app, client):
     assert their_browser.get("/api/v1/attempts", headers=bearer).status_code == 401
     login(their_browser, "o@example.com")  # a new sign-in works as before
     assert their_browser.get("/dashboard/").status_code == 200
+
+
+def test_deactivating_asks_first_and_keeps_the_form_fields(app, client):
+    admin_client(client)
+    other = make_user("o@example.com", role="reviewer")
+    t = token(client, "/bank/users")
+    page = client.post(
+        f"/bank/users/{other.id}", data={"csrf_token": t, "role": "recruiter", "active": "0"}
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Deactivate o@example.com?" in html
+    assert "API tokens are revoked for good" in html
+    assert User.get_by_id(other.id).active and User.get_by_id(other.id).role == "reviewer"
+    card = html[html.index('class="card confirm"') :]
+    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', card))
+    assert fields["role"] == "recruiter" and fields["active"] == "0" and fields["confirm"] == "1"
+    assert client.post(f"/bank/users/{other.id}", data=fields).status_code == 303
+    other = User.get_by_id(other.id)
+    assert not other.active and other.role == "recruiter"

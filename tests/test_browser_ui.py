@@ -236,6 +236,27 @@ def test_every_admin_page_is_one_menu_away_and_the_menu_fits_a_phone(server, bro
         context.close()
 
 
+def test_revoking_asks_first_with_and_without_javascript(server, browser):
+    for javascript in (True, False):
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, java_script_enabled=javascript
+        )
+        page = context.new_page()
+        create_invitation(page, server)
+        page.goto(server.url + "/invitations")
+        page.get_by_role("button", name="Revoke the invitation of Grace Hopper").first.click()
+        page.get_by_role("heading", name="Revoke the invitation of Grace Hopper?").wait_for()
+        assert "The link stops working for good." in page.content()
+        page.get_by_role("link", name="Cancel").click()  # nothing happens
+        page.wait_for_url(server.url + "/invitations")
+        revoked = page.locator(".tag.status-revoked").count()
+        page.get_by_role("button", name="Revoke the invitation of Grace Hopper").first.click()
+        page.get_by_role("button", name="Revoke the invitation", exact=True).click()
+        page.wait_for_url(server.url + "/invitations")
+        assert page.locator(".tag.status-revoked").count() == revoked + 1
+        context.close()
+
+
 def test_invited_candidate_reaches_the_deadline(server, context, browser):
     page = context.new_page()
     link = create_invitation(page, server, time_limit="5")

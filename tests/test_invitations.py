@@ -207,7 +207,7 @@ def test_expired_and_revoked_links_are_410_with_a_contact(app, monkeypatch):
     assert statuses(client) == ["expired"]
     monkeypatch.undo()
     t = token(client, "/invitations")
-    client.post(f"/invitations/{invitation.id}/revoke", data={"csrf_token": t})
+    client.post(f"/invitations/{invitation.id}/revoke", data={"csrf_token": t, "confirm": "1"})
     assert app.test_client().get(link).status_code == 410
     assert statuses(client) == ["revoked"]
     assert app.test_client().get("/i/not-a-real-token").status_code == 404
@@ -220,7 +220,7 @@ def test_extend_and_new_link(app):
     t = token(client, "/invitations")
     client.post(f"/invitations/{invitation.id}/extend", data={"csrf_token": t, "days": "3"})
     assert Invitation.get().expires_at == invitation.expires_at + timedelta(days=3)
-    r = client.post(f"/invitations/{invitation.id}/reissue", data={"csrf_token": t})
+    r = client.post(f"/invitations/{invitation.id}/reissue", data={"csrf_token": t, "confirm": "1"})
     html = client.get(r.headers["Location"]).get_data(as_text=True)
     new_link = re.search(r'value="(http://localhost/i/[^"]+)"', html).group(1)
     assert new_link != link
@@ -301,7 +301,8 @@ def test_admin_erases_personal_data_and_answers_stay(app):
     candidate.answer(pid, 1, "t-single", choice=choice_id("t-single", "request"))
     invitation = Invitation.get()
     r = client.post(
-        f"/invitations/{invitation.id}/erase", data={"csrf_token": token(client, "/invitations")}
+        f"/invitations/{invitation.id}/erase",
+        data={"csrf_token": token(client, "/invitations"), "confirm": "1"},
     )
     assert r.status_code == 303
     invitation, attempt = Invitation.get(), Attempt.get()
@@ -356,7 +357,9 @@ def test_ending_an_invitation_ends_its_attempt(app, action):
     assert r.status_code == 303
     invitation = Invitation.get()
     t = token(client, "/invitations")
-    r = client.post(f"/invitations/{invitation.id}/{action}", data={"csrf_token": t})
+    r = client.post(
+        f"/invitations/{invitation.id}/{action}", data={"csrf_token": t, "confirm": "1"}
+    )
     assert r.status_code == 303
 
     attempt = Attempt.get(Attempt.public_id == pid)
@@ -383,7 +386,7 @@ def test_the_new_link_of_a_reissued_invitation_opens_its_attempt(app):
     pid = start(candidate, link)
     invitation = Invitation.get()
     t = token(client, "/invitations")
-    r = client.post(f"/invitations/{invitation.id}/reissue", data={"csrf_token": t})
+    r = client.post(f"/invitations/{invitation.id}/reissue", data={"csrf_token": t, "confirm": "1"})
     html = client.get(r.headers["Location"]).get_data(as_text=True)
     new_link = re.search(r'value="(http://localhost/i/[^"]+)"', html).group(1)
     fresh = Candidate(app.test_client())
@@ -438,3 +441,44 @@ def test_a_new_invitation_shows_nothing_by_default_and_says_what_review_means(ap
     assert Invitation.get().result_view == "none"
     r = create(client, email="x@example.com", result="everything")
     assert r.status_code == 400 and "Choose what the candidate sees" in r.get_data(as_text=True)
+
+
+def confirm_form(html: str) -> tuple[str, dict]:
+    """The confirmation page's form, as a browser would send it."""
+    html = html[html.index('class="card confirm"') :]
+    form = re.search(r'<form method="post" action="([^"]+)"(.*?)</form>', html, re.S)
+    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form.group(2)))
+    return unescape(form.group(1)), {k: unescape(v) for k, v in fields.items()}
+
+
+@pytest.mark.parametrize(
+    "action, role, named",
+    [
+        ("revoke", "recruiter", "The link stops working for good"),
+        ("reissue", "recruiter", "stops working, in every browser"),
+        ("erase", "admin", "name and e-mail address"),
+    ],
+)
+def test_irreversible_invitation_actions_ask_first_and_name_the_loss(app, action, role, named):
+    client = recruiter(app, role=role)
+    create_link(client)
+    before = Invitation.get()
+    t = token(client, "/invitations")
+    page = client.post(f"/invitations/{before.id}/{action}", data={"csrf_token": t})
+    html = unescape(page.get_data(as_text=True))
+    assert page.status_code == 200 and named in html and "cannot be undone" in html
+    after = Invitation.get()
+    assert (after.revoked, after.token_hash, after.candidate_email) == (
+        before.revoked,
+        before.token_hash,
+        before.candidate_email,
+    )  # nothing happened yet
+    url, fields = confirm_form(html)
+    assert url == f"/invitations/{before.id}/{action}" and fields["confirm"] == "1"
+    assert client.post(url, data=fields).status_code == 303
+    after = Invitation.get()
+    assert (after.revoked, after.token_hash, after.candidate_email) != (
+        before.revoked,
+        before.token_hash,
+        before.candidate_email,
+    )

@@ -131,7 +131,9 @@ def test_secret_is_shown_once_and_signs(admin, receiver):
     assert secret not in page and hook.url in page
     assert Webhook.get().secret == secret  # kept: every body is signed with it
     # A new secret replaces the old one, shown once too.
-    r = admin.post("/bank/webhook/rotate", data={"csrf_token": token(admin, "/bank/webhook")})
+    r = admin.post(
+        "/bank/webhook/rotate", data={"csrf_token": token(admin, "/bank/webhook"), "confirm": "1"}
+    )
     new = re.search(r'id="webhook-secret"[^>]*value="([^"]+)"', r.get_data(as_text=True)).group(1)
     assert new != secret and Webhook.get().secret == new
 

@@ -2,6 +2,7 @@
 
 from flask import flash, redirect, render_template, request, url_for
 
+from .. import confirm
 from ..api import tokens
 from ..auth.users import roles_required
 from ..errors import fail
@@ -52,6 +53,14 @@ def revoke_api_token(token_id):
     row = ApiToken.get_or_none(ApiToken.id == token_id)
     if row is None:
         fail(404, "There is no such API token.")
+    page = confirm.ask(
+        f"Revoke the API token “{row.name or row.id}”",
+        ["Every program that uses this token gets 401 from now on; a new token is a new secret."],
+        "Revoke the token",
+        url_for(".api_tokens"),
+    )
+    if page is not None:
+        return page
     tokens.revoke(row.id)
     flash(f"Revoked the token “{row.name or row.id}”: it no longer works.")
     return redirect(url_for(".api_tokens"), 303)

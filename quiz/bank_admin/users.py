@@ -4,6 +4,7 @@ import re
 
 from flask import flash, redirect, render_template, request, url_for
 
+from .. import confirm
 from ..auth.users import current_user, deactivate, hash_password, roles_required
 from ..db import database
 from ..errors import fail
@@ -87,6 +88,19 @@ def update_user(user_id):
     demoting = user.role == "admin" and user.active and (role != "admin" or not active)
     if user.id == current_user().id and demoting:
         fail(409, "You cannot remove your own admin access. Ask another admin.")
+    if user.active and not active:
+        page = confirm.ask(
+            f"Deactivate {user.email}",
+            [
+                "Every session of this account ends now.",
+                "Its API tokens are revoked for good: reactivating the account brings neither "
+                "back (a new sign-in and new tokens are needed).",
+            ],
+            "Deactivate the account",
+            url_for(".users"),
+        )
+        if page is not None:
+            return page
     with database.atomic():
         if demoting and _active_admins() <= 1:
             fail(409, "This is the last active admin; add another admin first.")

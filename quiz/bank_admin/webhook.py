@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
 
-from .. import webhooks
+from .. import confirm, webhooks
 from ..auth.users import roles_required
 from ..db import database
 from ..errors import fail
@@ -76,6 +76,17 @@ def rotate_webhook_secret():
     current = webhooks.current()
     if current is None:
         fail(404, "Set a webhook address first.")
+    page = confirm.ask(
+        "Replace the webhook's signing secret",
+        [
+            "The receiver must switch to the new secret: deliveries signed from now on fail "
+            "its check with the old one."
+        ],
+        "Make a new secret",
+        url_for(".webhook"),
+    )
+    if page is not None:
+        return page
     secret = webhooks.new_secret()
     with database.atomic():
         Webhook.update(secret=secret).where(Webhook.id == current.id).execute()

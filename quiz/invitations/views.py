@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
-from .. import attempts, clock, mail
+from .. import attempts, clock, confirm, mail
 from ..auth.users import current_user, roles_required
 from ..db import database
 from ..errors import fail
@@ -170,6 +170,18 @@ def created(invitation_id):
 @roles_required("recruiter")
 def revoke(invitation_id):
     invitation = _own(invitation_id)
+    who = invitation.candidate_name
+    page = confirm.ask(
+        f"Revoke the invitation of {who}",
+        [
+            "The link stops working for good.",
+            f"If {who} is taking the quiz, the attempt ends now, scored with the answers saved.",
+        ],
+        "Revoke the invitation",
+        url_for(".index"),
+    )
+    if page is not None:
+        return page
     service.revoke(invitation)
     flash(f"Revoked the invitation of {invitation.candidate_name}.")
     return redirect(url_for(".index"), 303)
@@ -196,6 +208,18 @@ def reissue(invitation_id):
     invitation = _own(invitation_id)
     if invitation.revoked:
         fail(409, "This invitation is revoked; create a new one instead.")
+    who = invitation.candidate_name
+    page = confirm.ask(
+        f"Send {who} a new link",
+        [
+            "The current link stops working, in every browser that opened it.",
+            f"If {who} is taking the quiz, the attempt ends now, scored with the answers saved.",
+        ],
+        "Make a new link",
+        url_for(".index"),
+    )
+    if page is not None:
+        return page
     token = service.reissue(invitation)
     session["new_link"] = {"id": invitation.id, "token": token}
     if request.form.get("send_email") == "1":
@@ -209,6 +233,18 @@ def erase(invitation_id):
     """Erase the candidate's name and e-mail; the anonymised answers stay."""
     from ..privacy import erase_invitation
 
-    erase_invitation(_own(invitation_id))
+    invitation = _own(invitation_id)
+    page = confirm.ask(
+        f"Erase the personal data of {invitation.candidate_name}",
+        [
+            "The candidate's name and e-mail address, on the invitation and its attempts.",
+            "The answers stay, anonymised, in the statistics and the attempts table.",
+        ],
+        "Erase the personal data",
+        url_for(".index"),
+    )
+    if page is not None:
+        return page
+    erase_invitation(invitation)
     flash("The candidate's personal data was erased; the anonymised answers stay.")
     return redirect(url_for(".index"), 303)
