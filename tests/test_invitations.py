@@ -482,3 +482,42 @@ def test_irreversible_invitation_actions_ask_first_and_name_the_loss(app, action
         before.token_hash,
         before.candidate_email,
     )
+
+
+def test_the_list_pages_with_its_filters_and_says_how_many(app):
+    """636 invitations once gave one 417 KB page that stopped at 500 with no notice."""
+    client = recruiter(app)
+    create_link(client, name="Seed", email="seed@example.com")
+    seed = Invitation.get()
+    rows = [
+        {
+            **{
+                f.name: getattr(seed, f.name)
+                for f in Invitation._meta.sorted_fields
+                if f.name != "id"
+            },
+            "token_hash": f"{n:064x}",
+            "candidate_name": f"Cand {n:03}",
+            "candidate_email": f"c{n}@example.com",
+            "created_at": seed.created_at + timedelta(seconds=n),
+            "revoked": n % 3 == 0,
+        }
+        for n in range(1, 131)
+    ]
+    Invitation.insert_many(
+        [{**r, "quiz": seed.quiz_id, "created_by": seed.created_by_id} for r in rows]
+    ).execute()
+    html = client.get("/invitations").get_data(as_text=True)
+    assert "Showing 1–50 of 131 invitations · page 1 of 3" in html
+    assert html.count('<th scope="row">') == 50 and "Cand 130" in html
+    html = client.get("/invitations?page=3").get_data(as_text=True)
+    assert "Showing 101–131 of 131" in html and "Seed" in html
+    revoked = client.get("/invitations?status=revoked").get_data(as_text=True)
+    assert "Showing 1–43 of 43 invitations" in revoked and "status-invited" not in revoked
+    html = client.get("/invitations?status=invited&q=Cand").get_data(as_text=True)
+    assert "of 87 invitations · page 1 of 2" in html
+    assert unescape(re.search(r'href="([^"]+)" rel="next"', html).group(1)) == (
+        "/invitations?page=2&q=Cand&status=invited"
+    )
+    assert client.get("/invitations?page=abc").status_code == 400
+    assert "page 3 of 3" in client.get("/invitations?page=99").get_data(as_text=True)

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from flask import current_app, has_app_context
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from .. import attempts, clock
 from ..db import database, is_sqlite
@@ -106,6 +106,37 @@ def status(invitation: Invitation, attempt: Attempt | None) -> str:
     if clock.now() >= invitation.expires_at:
         return "expired"
     return "opened" if invitation.opened_at else "invited"
+
+
+def with_status(query, wanted: str):
+    """Narrow an invitation query to one status, in SQL, as `status()` says it (so that a
+    filtered list can be paged). Close due attempts first (`close_due`)."""
+    now = clock.now()
+    of_it = Attempt.select(Attempt.id).where(Attempt.invitation == Invitation.id)
+    started = fn.EXISTS(of_it.where(Attempt.status == "in_progress"))
+    none = ~fn.EXISTS(of_it)
+    live = Invitation.revoked == False  # noqa: E712
+    conditions = {
+        "revoked": (Invitation.revoked == True,),  # noqa: E712
+        "started": (live, started),
+        "completed": (live, fn.EXISTS(of_it), ~started),
+        "expired": (live, none, Invitation.expires_at <= now),
+        "opened": (live, none, Invitation.expires_at > now, Invitation.opened_at.is_null(False)),
+        "invited": (live, none, Invitation.expires_at > now, Invitation.opened_at.is_null()),
+    }
+    return query.where(*conditions[wanted]) if wanted in conditions else query
+
+
+def close_due() -> None:
+    """Close every invited attempt whose deadline has passed (lists then show it completed)."""
+    due = Attempt.select().where(
+        Attempt.invitation.is_null(False),
+        Attempt.status == "in_progress",
+        Attempt.deadline <= clock.now(),
+    )
+    threshold = current_app.config["LEVEL_THRESHOLD"] if has_app_context() else 0.6
+    for attempt in due:
+        attempts.finish(attempt, threshold)
 
 
 def usable(invitation: Invitation, attempt: Attempt | None) -> bool:

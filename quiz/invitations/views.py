@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
-from .. import attempts, clock, confirm, mail
+from .. import clock, confirm, mail
 from ..auth.users import current_user, roles_required
 from ..db import database
 from ..errors import fail
@@ -14,6 +14,7 @@ from ..parsing import whole_number
 from . import bp, service
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+PAGE = 50  # invitations per page
 
 
 def _visible():
@@ -38,26 +39,32 @@ def index():
     wanted = request.args.get("status", "")
     quiz_slug = request.args.get("quiz", "")
     search = request.args.get("q", "").strip()[:100]
-    query = _visible().order_by(Invitation.created_at.desc())
+    page = request.args.get("page", "1")
+    if whole_number(page, 1, 10**6) is None:
+        fail(400, "The page number must be a whole number of at least 1.")
+    service.close_due()
+    query = service.with_status(_visible(), wanted)
     if quiz_slug:
         query = query.where(Quiz.slug == quiz_slug)
     if search:
         query = query.where(
             Invitation.candidate_name.contains(search) | Invitation.candidate_email.contains(search)
         )
-    invitations = list(query.limit(500))
+    total = query.count()
+    pages = max(1, -(-total // PAGE))
+    page = min(int(page), pages)
+    query = query.order_by(Invitation.created_at.desc(), Invitation.id.desc())
+    invitations = list(query.paginate(page, PAGE))
     latest = {
         a.invitation_id: a
         for a in Attempt.select()
         .where(Attempt.invitation.in_([i.id for i in invitations]))
         .order_by(Attempt.id)
     }
-    rows = []
-    for inv in invitations:
-        attempt = latest.get(inv.id)
-        state = service.status(inv, attempts.close_if_due(attempt) if attempt else None)
-        if not wanted or state == wanted:
-            rows.append((inv, state, attempt))
+    rows = [
+        (inv, service.status(inv, latest.get(inv.id)), latest.get(inv.id)) for inv in invitations
+    ]
+    args = {k: v for k, v in (("q", search), ("status", wanted), ("quiz", quiz_slug)) if v}
     quizzes = Quiz.select().where(Quiz.active == True).order_by(Quiz.title)  # noqa: E712
     return render_template(
         "invitations/list.html",
@@ -67,6 +74,12 @@ def index():
         wanted=wanted,
         quiz_slug=quiz_slug,
         search=search,
+        total=total,
+        page=page,
+        pages=pages,
+        first=(page - 1) * PAGE + 1,
+        last=(page - 1) * PAGE + len(rows),
+        args=args,
     )
 
 
