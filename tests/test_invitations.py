@@ -519,5 +519,5 @@ def test_the_list_pages_with_its_filters_and_says_how_many(app):
     assert unescape(re.search(r'href="([^"]+)" rel="next"', html).group(1)) == (
         "/invitations?page=2&q=Cand&status=invited"
     )
-    assert client.get("/invitations?page=abc").status_code == 400
+    assert "page 1 of 3" in client.get("/invitations?page=abc").get_data(as_text=True)
     assert "page 3 of 3" in client.get("/invitations?page=99").get_data(as_text=True)

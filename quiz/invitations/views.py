@@ -39,9 +39,7 @@ def index():
     wanted = request.args.get("status", "")
     quiz_slug = request.args.get("quiz", "")
     search = request.args.get("q", "").strip()[:100]
-    page = request.args.get("page", "1")
-    if whole_number(page, 1, 10**6) is None:
-        fail(400, "The page number must be a whole number of at least 1.")
+    page = whole_number(request.args.get("page", "1"), 1, 10**6) or 1  # as the other lists
     service.close_due()
     query = service.with_status(_visible(), wanted)
     if quiz_slug:
@@ -52,7 +50,7 @@ def index():
         )
     total = query.count()
     pages = max(1, -(-total // PAGE))
-    page = min(int(page), pages)
+    page = min(page, pages)
     query = query.order_by(Invitation.created_at.desc(), Invitation.id.desc())
     invitations = list(query.paginate(page, PAGE))
     latest = {
