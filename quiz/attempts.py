@@ -226,6 +226,12 @@ def finish(attempt: Attempt, threshold: float = 0.6, ended: str = "") -> Attempt
     return current
 
 
+def close_all_due(threshold: float = 0.6) -> list[Attempt]:
+    """Close and score every open attempt whose deadline has passed."""
+    due = Attempt.select().where(Attempt.status == "in_progress", Attempt.deadline <= clock.now())
+    return [finish(a, threshold) for a in due]
+
+
 def close_if_due(attempt: Attempt, threshold: float = 0.6) -> Attempt:
     """Close an attempt whose deadline has passed; returns the current attempt."""
     return finish(attempt, threshold) if due(attempt) else attempt

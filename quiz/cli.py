@@ -216,13 +216,10 @@ def invite_command(slug, email, name, days, result_view, show_score):
 @with_appcontext
 def close_expired_command():
     """Close and score every attempt whose deadline has passed."""
-    from . import attempts, clock
+    from . import attempts
 
     with db.database.connection_context():
-        due = Attempt.select().where(
-            Attempt.status == "in_progress", Attempt.deadline <= clock.now()
-        )
-        closed = [attempts.finish(a, current_app.config["LEVEL_THRESHOLD"]) for a in due]
+        closed = attempts.close_all_due(current_app.config["LEVEL_THRESHOLD"])
     click.echo(f"Closed {len(closed)} attempts past their deadline.")
 
 

@@ -110,7 +110,7 @@ def status(invitation: Invitation, attempt: Attempt | None) -> str:
 
 def with_status(query, wanted: str):
     """Narrow an invitation query to one status, in SQL, as `status()` says it (so that a
-    filtered list can be paged). Close due attempts first (`close_due`)."""
+    filtered list can be paged). Close due attempts first (`attempts.close_all_due`)."""
     now = clock.now()
     of_it = Attempt.select(Attempt.id).where(Attempt.invitation == Invitation.id)
     started = fn.EXISTS(of_it.where(Attempt.status == "in_progress"))
@@ -125,18 +125,6 @@ def with_status(query, wanted: str):
         "invited": (live, none, Invitation.expires_at > now, Invitation.opened_at.is_null()),
     }
     return query.where(*conditions[wanted]) if wanted in conditions else query
-
-
-def close_due() -> None:
-    """Close every invited attempt whose deadline has passed (lists then show it completed)."""
-    due = Attempt.select().where(
-        Attempt.invitation.is_null(False),
-        Attempt.status == "in_progress",
-        Attempt.deadline <= clock.now(),
-    )
-    threshold = current_app.config["LEVEL_THRESHOLD"] if has_app_context() else 0.6
-    for attempt in due:
-        attempts.finish(attempt, threshold)
 
 
 def usable(invitation: Invitation, attempt: Attempt | None) -> bool:

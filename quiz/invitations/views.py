@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
-from .. import clock, confirm, mail
+from .. import attempts, clock, confirm, mail
 from ..auth.users import current_user, roles_required
 from ..db import database
 from ..errors import fail
@@ -40,7 +40,7 @@ def index():
     quiz_slug = request.args.get("quiz", "")
     search = request.args.get("q", "").strip()[:100]
     page = whole_number(request.args.get("page", "1"), 1, 10**6) or 1  # as the other lists
-    service.close_due()
+    attempts.close_all_due(current_app.config["LEVEL_THRESHOLD"])
     query = service.with_status(_visible(), wanted)
     if quiz_slug:
         query = query.where(Quiz.slug == quiz_slug)
@@ -59,9 +59,10 @@ def index():
         .where(Attempt.invitation.in_([i.id for i in invitations]))
         .order_by(Attempt.id)
     }
-    rows = [
-        (inv, service.status(inv, latest.get(inv.id)), latest.get(inv.id)) for inv in invitations
-    ]
+    rows = []
+    for inv in invitations:
+        attempt = latest.get(inv.id)
+        rows.append((inv, service.status(inv, attempt), attempt))
     args = {k: v for k, v in (("q", search), ("status", wanted), ("quiz", quiz_slug)) if v}
     quizzes = Quiz.select().where(Quiz.active == True).order_by(Quiz.title)  # noqa: E712
     return render_template(
